@@ -1,1 +1,59 @@
-//! placeholder
+//! A configurable multi-layer perceptron for binary classification on Burn 0.22, with optional
+//! dropout, Keras-style L2 and the losses of the Keras IMDB study.
+//!
+//! The crate depends on `burn` alone and picks no backend: the model runs on whatever
+//! [`Device`](burn::tensor::Device) it is built on, and can be a field of any other
+//! `#[derive(Module)]` struct (see `tests/embed.rs`, which trains one with Burn's optimizer).
+//!
+//! - [`MlpConfig`] → [`Mlp`]: `input → hidden… → 1 logit`, validated by
+//!   [`MlpConfig::try_init`] with a typed [`ModelError`].
+//! - [`Mlp::forward`] on a dense `[batch, input]` tensor, or [`Mlp::forward_sparse`] on word ids
+//!   ([`MultiHotCsr`]), which computes the same first layer as a sum of kernel rows.
+//! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras;
+//!   [`Mlp::loss`] adds the L2 term like Keras does.
+//!
+//! # Example
+//!
+//! ```
+//! use burn::module::Module;
+//! use burn::tensor::{Device, Tensor};
+//! use imdb_model::{Loss, MlpConfig, MultiHotCsr};
+//!
+//! let device = Device::flex();
+//! device.seed(42);
+//!
+//! // Two reviews over a 100-word vocabulary; the repeated 7 counts once.
+//! let reviews = [vec![1u32, 7, 7, 42], vec![3, 99]];
+//! let csr = MultiHotCsr::from_rows(reviews, 100)?;
+//!
+//! let config = MlpConfig::new().with_input(100).with_l2(Some(0.002));
+//! let model = config.try_init(&device)?;
+//!
+//! let logits = model.forward(csr.to_dense(&device)); // [2, 1]
+//! let sparse = model.forward_sparse(csr.to_batch(&device));
+//! let gap: f32 = (logits.clone() - sparse).abs().max().into_scalar();
+//! assert!(gap < 1e-5);
+//!
+//! let targets = Tensor::<2>::from_floats([[1.0], [0.0]], &device);
+//! let loss: f32 = model.loss(Loss::Bce, logits, targets).into_scalar();
+//! assert!(loss.is_finite());
+//!
+//! let probs = model.valid().predict_proba(csr.to_dense(&device));
+//! assert_eq!(probs.dims(), [2, 1]);
+//! # Ok::<(), imdb_model::ModelError>(())
+//! ```
+//!
+//! Training needs the autodiff device: build with `config.init(&device.autodiff())`, call
+//! `loss.backward()`, and step with any `burn::optim` optimizer.
+
+mod config;
+mod error;
+pub mod loss;
+mod mlp;
+mod sparse;
+
+pub use config::{Activation, MlpConfig, WeightInit};
+pub use error::{ModelError, Result};
+pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};
+pub use mlp::Mlp;
+pub use sparse::{MultiHotCsr, SparseBatch};

@@ -1,0 +1,158 @@
+//! Hyper-parameters of the MLP and their validation.
+
+use burn::config::Config;
+use burn::nn::{DropoutConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+// Not the crate's `Result` alias: `#[derive(Config)]` expands to code naming the std `Result`.
+use crate::error::ModelError;
+use crate::mlp::Mlp;
+
+/// Non-linearity applied after every hidden layer.
+///
+/// Serialised in lower case (`"relu"`, `"tanh"`) so a saved config reads like the Keras source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// Hyperbolic tangent.
+    Tanh,
+}
+
+impl Activation {
+    /// Applies the function element-wise.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Relu => burn::tensor::activation::relu(x),
+            Activation::Tanh => burn::tensor::activation::tanh(x),
+        }
+    }
+}
+
+/// How the weights of every `Linear` (hidden and output) are drawn.
+///
+/// Serialised as `"keras"` / `"burn"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightInit {
+    /// Keras `Dense` defaults: Glorot (Xavier) uniform kernels, limit `sqrt(6 / (fan_in + fan_out))`,
+    /// and zero biases.
+    Keras,
+    /// Burn `LinearConfig` default: Kaiming uniform with gain `1/sqrt(3)` for kernel **and** bias,
+    /// i.e. `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
+    Burn,
+}
+
+/// Configuration of [`Mlp`]: `input → hidden[0] → … → hidden[n-1] → 1` logit.
+///
+/// The defaults are the Keras IMDB baseline (10,000-word multi-hot input, two ReLU layers of 16,
+/// Keras initialisation, no dropout, no L2). Saved and loaded as JSON with
+/// [`Config::save`]/[`Config::load`] so inference can rebuild the exact model.
+#[derive(Config, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Width of the input vector (the vocabulary size of the multi-hot encoding).
+    #[config(default = 10_000)]
+    pub input: usize,
+    /// Units of each hidden layer, in order; `[16, 16, 16]` is three layers of 16.
+    #[config(default = "vec![16, 16]")]
+    pub hidden: Vec<usize>,
+    /// Non-linearity after every hidden layer.
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+    /// Dropout rate applied after the activation of every hidden layer (Keras `Dropout(rate)`).
+    pub dropout: Option<f64>,
+    /// Keras `kernel_regularizer=l2(λ)` on every hidden kernel: [`Mlp::l2_penalty`] is `λ·Σ‖W‖²`.
+    /// Biases and the output layer are not regularised, as in the Keras IMDB example.
+    pub l2: Option<f64>,
+    /// Initialisation scheme of all weights.
+    #[config(default = "WeightInit::Keras")]
+    pub initializer: WeightInit,
+}
+
+impl MlpConfig {
+    /// Checks every field without allocating anything.
+    ///
+    /// # Errors
+    ///
+    /// The first violated rule, as the [`ModelError`] variant naming that field: `input` > 0, at
+    /// least one hidden layer, no hidden layer of 0 units, dropout finite in `[0, 1)`, l2 finite
+    /// and ≥ 0.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.input == 0 {
+            return Err(ModelError::ZeroInput);
+        }
+        if self.hidden.is_empty() {
+            return Err(ModelError::NoHiddenLayers);
+        }
+        if let Some(layer) = self.hidden.iter().position(|&units| units == 0) {
+            return Err(ModelError::ZeroHiddenUnits { layer });
+        }
+        if let Some(dropout) = self.dropout
+            && !(dropout.is_finite() && (0.0..1.0).contains(&dropout))
+        {
+            return Err(ModelError::InvalidDropout { dropout });
+        }
+        if let Some(l2) = self.l2
+            && !(l2.is_finite() && l2 >= 0.0)
+        {
+            return Err(ModelError::InvalidL2 { l2 });
+        }
+        Ok(())
+    }
+
+    /// Validates the config, then builds the model on `device`.
+    ///
+    /// Build on `device.autodiff()` to train. Weights are initialised lazily, on first use, from
+    /// the device's RNG (seed it with `device.seed(n)` for reproducible weights).
+    ///
+    /// # Errors
+    ///
+    /// See [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> Result<Mlp, ModelError> {
+        self.validate()?;
+        let widths: Vec<usize> = core::iter::once(self.input)
+            .chain(self.hidden.iter().copied())
+            .collect();
+        let hidden = widths
+            .windows(2)
+            .map(|w| self.linear(w[0], w[1], device))
+            .collect();
+        let last = *widths.last().expect("widths holds at least `input`");
+        let output = self.linear(last, 1, device);
+        let dropout = self.dropout.map(|p| DropoutConfig::new(p).init());
+        Ok(Mlp::from_parts(
+            hidden,
+            output,
+            self.activation,
+            dropout,
+            self.l2,
+        ))
+    }
+
+    /// Like [`try_init`](Self::try_init), for configs known to be valid.
+    ///
+    /// # Panics
+    ///
+    /// With the [`ModelError`] message if the config is invalid.
+    pub fn init(&self, device: &Device) -> Mlp {
+        self.try_init(device)
+            .unwrap_or_else(|err| panic!("invalid MlpConfig: {err}"))
+    }
+
+    fn linear(&self, d_input: usize, d_output: usize, device: &Device) -> Linear {
+        match self.initializer {
+            WeightInit::Burn => LinearConfig::new(d_input, d_output).init(device),
+            WeightInit::Keras => {
+                // Burn's Xavier uniform with gain 1 has Keras's Glorot limit sqrt(6/(fan_in+fan_out)).
+                let mut linear = LinearConfig::new(d_input, d_output)
+                    .with_bias(false)
+                    .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+                    .init(device);
+                linear.bias = Some(Initializer::Zeros.init([d_output], device));
+                linear
+            }
+        }
+    }
+}

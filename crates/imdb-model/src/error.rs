@@ -1,0 +1,51 @@
+//! The one error type of this crate.
+
+/// Why a model could not be built or an input could not be encoded.
+///
+/// Every variant names the offending field and carries its value, so the message alone is enough
+/// to fix a configuration file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// `input` was 0: the first layer needs at least one input feature.
+    #[error("MlpConfig.input must be > 0, got 0")]
+    ZeroInput,
+
+    /// `hidden` was empty: without a hidden layer there is no kernel for L2 and no non-linearity.
+    #[error("MlpConfig.hidden must list at least one layer, got []")]
+    NoHiddenLayers,
+
+    /// A hidden layer was given 0 units.
+    #[error("MlpConfig.hidden[{layer}] must be > 0, got 0")]
+    ZeroHiddenUnits {
+        /// Position of the layer in `hidden`.
+        layer: usize,
+    },
+
+    /// `dropout` was NaN, infinite, negative, or 1 and above (a rate of 1 would drop everything).
+    #[error("MlpConfig.dropout must be finite and in [0, 1), got {dropout}")]
+    InvalidDropout {
+        /// The rejected rate.
+        dropout: f64,
+    },
+
+    /// `l2` was NaN, infinite or negative.
+    #[error("MlpConfig.l2 must be finite and >= 0, got {l2}")]
+    InvalidL2 {
+        /// The rejected factor.
+        l2: f64,
+    },
+
+    /// A token id does not fit the input width of the model.
+    #[error("token id {index} in row {row} is out of range for an input of width {width}")]
+    IndexOutOfRange {
+        /// Row (example) of the batch holding the id.
+        row: usize,
+        /// The rejected id.
+        index: u64,
+        /// Input width the ids must stay below.
+        width: usize,
+    },
+}
+
+/// Result with this crate's [`ModelError`].
+pub type Result<T> = core::result::Result<T, ModelError>;

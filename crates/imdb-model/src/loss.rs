@@ -1,0 +1,95 @@
+//! The two losses of the Keras IMDB study, computed from logits.
+//!
+//! # Compared with Keras
+//!
+//! The Keras model ends in `Dense(1, activation="sigmoid")` and its losses see probabilities `p`.
+//!
+//! - `binary_crossentropy` (JAX, NumPy and PyTorch backends) clips `p` to `[ε, 1 − ε]` with
+//!   `ε = 1e-7` and returns the mean of `−(y·ln p + (1 − y)·ln(1 − p))`. [`bce_with_logits`]
+//!   computes the same quantity from the logit `x`, as `max(x, 0) − x·y + ln(1 + e^−|x|)`, which
+//!   never overflows and never takes `ln 0`. The two agree to float rounding while
+//!   `|x| < ln((1 − ε)/ε) ≈ 16.1`; beyond that Keras's value is capped at `−ln ε ≈ 16.1` and
+//!   its gradient is zero, while ours keeps growing linearly with a gradient of `±1`. (The
+//!   TensorFlow backend recovers the logit behind a sigmoid and matches us exactly.)
+//! - `mean_squared_error` on `p` has no clipping: [`mse_on_sigmoid`] is the mean of
+//!   `(sigmoid(x) − y)²`, the same formula.
+//!
+//! Neither includes regularisation: [`Mlp::loss`](crate::Mlp::loss) adds the L2 term.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
+use serde::{Deserialize, Serialize};
+
+/// Which loss to train with. Serialised as `"bce"` / `"mse"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Binary cross-entropy, [`bce_with_logits`].
+    Bce,
+    /// Mean squared error of the probability, [`mse_on_sigmoid`].
+    Mse,
+}
+
+impl Loss {
+    /// The data term of this loss (no regularisation); see [`Mlp::loss`](crate::Mlp::loss) for the
+    /// regularised total.
+    ///
+    /// # Shapes
+    ///
+    /// - `logits`, `targets`: the same shape, usually `[batch, 1]`; targets 0.0 / 1.0
+    /// - returns: `[1]`, the mean over all elements
+    ///
+    /// # Panics
+    ///
+    /// If the shapes differ.
+    pub fn compute<const D: usize>(self, logits: Tensor<D>, targets: Tensor<D>) -> Tensor<1> {
+        match self {
+            Loss::Bce => bce_with_logits(logits, targets),
+            Loss::Mse => mse_on_sigmoid(logits, targets),
+        }
+    }
+}
+
+/// Mean binary cross-entropy of `sigmoid(logits)` against `targets`, computed stably from logits:
+/// `mean(max(x, 0) − x·y + ln(1 + e^−|x|))`.
+///
+/// # Shapes
+///
+/// - `logits`, `targets`: the same shape, usually `[batch, 1]`; targets 0.0 / 1.0 (soft labels
+///   in between also work)
+/// - returns: `[1]`
+///
+/// # Panics
+///
+/// If the shapes differ: broadcasting `[batch, 1]` against `[batch]` would silently compare
+/// every logit with every target.
+pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) -> Tensor<1> {
+    assert_same_shape(&logits, &targets);
+    let x = logits;
+    let softplus_neg_abs = x.clone().abs().neg().exp().log1p();
+    (x.clone().clamp_min(0.0) - x * targets + softplus_neg_abs).mean()
+}
+
+/// Mean squared error between `sigmoid(logits)` and `targets` (Keras `loss="mse"` on a sigmoid
+/// output).
+///
+/// # Shapes
+///
+/// - `logits`, `targets`: the same shape, usually `[batch, 1]`
+/// - returns: `[1]`
+///
+/// # Panics
+///
+/// If the shapes differ (see [`bce_with_logits`]).
+pub fn mse_on_sigmoid<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) -> Tensor<1> {
+    assert_same_shape(&logits, &targets);
+    (sigmoid(logits) - targets).square().mean()
+}
+
+fn assert_same_shape<const D: usize>(logits: &Tensor<D>, targets: &Tensor<D>) {
+    assert_eq!(
+        logits.dims(),
+        targets.dims(),
+        "logits and targets must have the same shape"
+    );
+}
