@@ -57,3 +57,6 @@ pub use error::{ModelError, Result};
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};
 pub use mlp::Mlp;
 pub use sparse::{MultiHotCsr, SparseBatch};
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,7 @@
 //! Neither includes regularisation: [`Mlp::loss`](crate::Mlp::loss) adds the L2 term.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::sigmoid;
+use burn::tensor::activation::{log_sigmoid, sigmoid};
 use serde::{Deserialize, Serialize};
 
 /// Which loss to train with. Serialised as `"bce"` / `"mse"`.
@@ -51,7 +51,7 @@ impl Loss {
 }
 
 /// Mean binary cross-entropy of `sigmoid(logits)` against `targets`, computed stably from logits:
-/// `mean(max(x, 0) − x·y + ln(1 + e^−|x|))`.
+/// `mean(max(x, 0) − x·y + ln(1 + e^−|x|))`, evaluated as `mean((1 − y)·x − ln σ(x))`.
 ///
 /// # Shapes
 ///
@@ -65,9 +65,12 @@ impl Loss {
 /// every logit with every target.
 pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) -> Tensor<1> {
     assert_same_shape(&logits, &targets);
+    // (1 − y)·x − ln σ(x) is the same function. Written with `clamp_min` and `abs` its gradient
+    // at x = 0 would be the subgradient 1 − y (or −y) instead of σ(0) − y = 0.5 − y; Burn's
+    // `log_sigmoid` is overflow-free and has an exact backward everywhere.
     let x = logits;
-    let softplus_neg_abs = x.clone().abs().neg().exp().log1p();
-    (x.clone().clamp_min(0.0) - x * targets + softplus_neg_abs).mean()
+    let one_minus_y = targets.neg().add_scalar(1.0);
+    (one_minus_y * x.clone() - log_sigmoid(x)).mean()
 }
 
 /// Mean squared error between `sigmoid(logits)` and `targets` (Keras `loss="mse"` on a sigmoid

@@ -15,14 +15,16 @@ use crate::loss::Loss;
 /// sigmoid, so the loss can be computed stably (see [`crate::loss`]).
 #[derive(Module, Debug)]
 pub struct Mlp {
-    hidden: Vec<Linear>,
-    output: Linear,
+    // Crate-visible so the sparse path and the tests can reach the layers; outside the crate an
+    // `Mlp` only comes from a validated `MlpConfig`.
+    pub(crate) hidden: Vec<Linear>,
+    pub(crate) output: Linear,
     // Not a module: a plain choice of function, shown in `Display` and not saved with the weights
     // (the JSON config carries it).
     #[module(skip)]
-    activation: Activation,
-    dropout: Option<Dropout>,
-    l2: Option<f64>,
+    pub(crate) activation: Activation,
+    pub(crate) dropout: Option<Dropout>,
+    pub(crate) l2: Option<f64>,
 }
 
 impl Mlp {

@@ -196,7 +196,7 @@ impl Mlp {
     ///
     /// If `input.width()` is not the model's [`input_size`](Self::input_size).
     pub fn forward_sparse(&self, input: SparseBatch) -> Tensor<2> {
-        let first = &self.hidden()[0];
+        let first = &self.hidden[0];
         let weight = first.weight.val();
         let [width, units] = weight.dims();
         assert_eq!(
