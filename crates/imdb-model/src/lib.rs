@@ -43,8 +43,43 @@
 //! # Ok::<(), imdb_model::ModelError>(())
 //! ```
 //!
-//! Training needs the autodiff device: build with `config.init(&device.autodiff())`, call
-//! `loss.backward()`, and step with any `burn::optim` optimizer.
+//! # Inside your own model
+//!
+//! [`Mlp`] is an ordinary Burn module: hold it in your `#[derive(Module)]` struct and any Burn
+//! optimizer trains it with the rest. Training needs the autodiff device.
+//!
+//! ```
+//! use burn::module::Module;
+//! use burn::nn::{Linear, LinearConfig};
+//! use burn::optim::{AdamConfig, GradientsParams};
+//! use burn::tensor::{Device, Distribution, Tensor};
+//! use imdb_model::{Loss, Mlp, MlpConfig};
+//!
+//! #[derive(Module, Debug)]
+//! struct MyModel {
+//!     project: Linear,
+//!     head: Mlp,
+//! }
+//!
+//! let device = Device::flex().autodiff();
+//! device.seed(0);
+//! let mut model = MyModel {
+//!     project: LinearConfig::new(4, 8).init(&device),
+//!     head: MlpConfig::new().with_input(8).with_hidden(vec![8]).init(&device),
+//! };
+//! let x = Tensor::<2>::random([64, 4], Distribution::Uniform(-1.0, 1.0), &device);
+//! let y = x.clone().sum_dim(1).greater_elem(0.0).float(); // [64, 1]
+//!
+//! let mut optim = AdamConfig::new().init();
+//! let loss_of = |m: &MyModel| m.head.loss(Loss::Bce, m.head.forward(m.project.forward(x.clone())), y.clone());
+//! let first: f32 = loss_of(&model).into_scalar();
+//! for _ in 0..50 {
+//!     let grads = GradientsParams::from_grads(loss_of(&model).backward(), &model);
+//!     model = optim.step(1e-2, model, grads);
+//! }
+//! let last: f32 = loss_of(&model).into_scalar();
+//! assert!(last < first);
+//! ```
 
 mod config;
 mod error;
