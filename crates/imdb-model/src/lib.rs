@@ -71,7 +71,10 @@
 //! let y = x.clone().sum_dim(1).greater_elem(0.0).float(); // [64, 1]
 //!
 //! let mut optim = AdamConfig::new().init();
-//! let loss_of = |m: &MyModel| m.head.loss(Loss::Bce, m.head.forward(m.project.forward(x.clone())), y.clone());
+//! let loss_of = |m: &MyModel| {
+//!     let logits = m.head.forward(m.project.forward(x.clone()));
+//!     m.head.loss(Loss::Bce, logits, y.clone())
+//! };
 //! let first: f32 = loss_of(&model).into_scalar();
 //! for _ in 0..50 {
 //!     let grads = GradientsParams::from_grads(loss_of(&model).backward(), &model);

@@ -61,7 +61,7 @@ impl Loss {
 ///
 /// # Panics
 ///
-/// If the shapes differ: broadcasting `[batch, 1]` against `[batch]` would silently compare
+/// If the shapes differ: broadcasting `[batch, 1]` against `[1, batch]` would silently compare
 /// every logit with every target.
 pub fn bce_with_logits<const D: usize>(logits: Tensor<D>, targets: Tensor<D>) -> Tensor<1> {
     assert_same_shape(&logits, &targets);

@@ -23,8 +23,8 @@ pub struct MultiHotCsr {
 }
 
 impl MultiHotCsr {
-    /// Encodes token lists as multi-hot rows of `width` columns: repeated ids in a row count once,
-    /// an empty list is an all-zero row.
+    /// Encodes token lists (ids of any unsigned type up to `u64`) as multi-hot rows of `width`
+    /// columns: repeated ids in a row count once, an empty list is an all-zero row.
     ///
     /// # Errors
     ///

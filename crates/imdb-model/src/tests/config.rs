@@ -40,8 +40,9 @@ fn json_is_readable_and_round_trips() {
 
 #[test]
 fn every_invalid_config_is_rejected_with_its_variant() {
+    type IsExpected = fn(&ModelError) -> bool;
     let base = MlpConfig::new().with_input(8).with_hidden(vec![4, 4]);
-    let cases: Vec<(MlpConfig, fn(&ModelError) -> bool)> = vec![
+    let cases: Vec<(MlpConfig, IsExpected)> = vec![
         (base.clone().with_input(0), |e| {
             matches!(e, ModelError::ZeroInput)
         }),
