@@ -28,7 +28,9 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The file is neither a gzip'd tar archive, an `aclImdb/` directory nor a Keras `.npz`.
-    #[error("{path}: not a recognised IMDB source (expected a .tar.gz archive, an aclImdb/ directory or Keras's imdb.npz)")]
+    #[error(
+        "{path}: not a recognised IMDB source (expected a .tar.gz archive, an aclImdb/ directory or Keras's imdb.npz)"
+    )]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -61,13 +63,13 @@ pub enum DataError {
         /// How many were found.
         found: usize,
     },
-    /// A review file name is not `<id>_<rating>.txt`.
-    #[error("{path}: review file name {name:?} is not <id>_<rating>.txt")]
-    BadFileName {
+    /// The `counts.json` manifest that declares folder sizes is malformed.
+    #[error("{path}: malformed counts.json: {message}")]
+    MalformedCounts {
         /// The archive or directory.
         path: PathBuf,
-        /// The offending entry.
-        name: String,
+        /// What is wrong.
+        message: String,
     },
     /// A review is not valid UTF-8.
     #[error("{path}: review {entry} is not valid UTF-8 (byte {valid_up_to})")]
@@ -147,6 +149,9 @@ pub enum DataError {
 impl DataError {
     /// Wraps an I/O error with the path it happened on.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io { path: path.into(), source }
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

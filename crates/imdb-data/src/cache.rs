@@ -1,0 +1,211 @@
+//! The encoded-dataset cache: one `.npz` per (source checksum, encoding options), written atomically.
+//!
+//! Arrays: `{train,test}_tokens` (u32), `{train,test}_offsets` (u64), `{train,test}_labels` (u8),
+//! `word_index` (UTF-8 bytes of Keras's JSON format, empty when the source has none) and `key`
+//! (UTF-8 bytes of the cache key, checked on load so a renamed file is never trusted).
+
+use crate::encode::EncodeOptions;
+use crate::error::{DataError, Result};
+use crate::split::Split;
+use crate::vocab::WordIndex;
+use npyz::WriterBuilder;
+use sha2::{Digest, Sha256};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever tokenization, ranking or the file layout changes, so stale caches are not reused.
+const CACHE_FORMAT: u32 = 1;
+
+/// What the cache stores: both encoded splits and the word index.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Encoded {
+    pub train: Split,
+    pub test: Split,
+    pub word_index: Option<WordIndex>,
+}
+
+/// The cache key: a digest of the format version, the source's checksum and the options.
+pub(crate) fn key(source_checksum: &str, options: &EncodeOptions) -> String {
+    let options = serde_json::to_string(options).expect("options always serialise");
+    let digest = Sha256::digest(format!(
+        "burn-imdb-cache-v{CACHE_FORMAT}\n{source_checksum}\n{options}"
+    ));
+    hex(&digest)
+}
+
+/// The cache file for `key` under `cache_dir`.
+pub(crate) fn path(cache_dir: &Path, key: &str) -> PathBuf {
+    cache_dir
+        .join("encoded")
+        .join(format!("imdb-{}.npz", &key[..32]))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a cache file. `Ok(None)` when there is none.
+///
+/// # Errors
+/// [`DataError::CorruptCache`] if the file exists but is damaged or belongs to another key.
+pub(crate) fn read(path: &Path, key: &str) -> Result<Option<Encoded>> {
+    let corrupt = |message: String| DataError::CorruptCache {
+        path: path.to_owned(),
+        message,
+    };
+    let mut npz = match npyz::npz::NpzArchive::open(path) {
+        Ok(npz) => npz,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(corrupt(e.to_string())),
+    };
+    let stored_key: Vec<u8> = read_vec(&mut npz, "key", path)?;
+    if stored_key != key.as_bytes() {
+        return Err(corrupt("written for another source or options".into()));
+    }
+    let mut split = |prefix: &str| -> Result<Split> {
+        let tokens: Vec<u32> = read_vec(&mut npz, &format!("{prefix}_tokens"), path)?;
+        let offsets: Vec<u64> = read_vec(&mut npz, &format!("{prefix}_offsets"), path)?;
+        let labels: Vec<u8> = read_vec(&mut npz, &format!("{prefix}_labels"), path)?;
+        let offsets: Vec<usize> = offsets.into_iter().map(|o| o as usize).collect();
+        if !Split::parts_are_consistent(&tokens, &offsets, &labels) {
+            return Err(corrupt(format!(
+                "{prefix}: offsets do not match tokens and labels"
+            )));
+        }
+        Ok(Split::from_parts(tokens, offsets, labels))
+    };
+    let train = split("train")?;
+    let test = split("test")?;
+    let index_bytes: Vec<u8> = read_vec(&mut npz, "word_index", path)?;
+    let word_index = if index_bytes.is_empty() {
+        None
+    } else {
+        Some(WordIndex::from_json_bytes(&index_bytes).map_err(corrupt)?)
+    };
+    Ok(Some(Encoded {
+        train,
+        test,
+        word_index,
+    }))
+}
+
+fn read_vec<T: npyz::Deserialize>(
+    npz: &mut npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>>,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<T>> {
+    let corrupt = |message: String| DataError::CorruptCache {
+        path: path.to_owned(),
+        message,
+    };
+    let array = npz
+        .by_name(name)
+        .map_err(|e| corrupt(format!("{name}: {e}")))?
+        .ok_or_else(|| corrupt(format!("no array {name}")))?;
+    array
+        .into_vec()
+        .map_err(|e| corrupt(format!("{name}: {e}")))
+}
+
+/// Writes a cache file atomically: a temp file in the same directory, renamed into place once
+/// complete, so an interrupted write never leaves a file a later run would trust.
+pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
+    let dir = path.parent().expect("cache paths have a parent");
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".imdb-")
+        .suffix(".npz.part")
+        .tempfile_in(dir)
+        .map_err(|e| DataError::io(dir, e))?;
+    let io = |e: std::io::Error| DataError::io(tmp.path(), e);
+    {
+        let mut npz = npyz::npz::NpzWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()));
+        write_array(&mut npz, "key", key.as_bytes()).map_err(io)?;
+        for (prefix, split) in [("train", &data.train), ("test", &data.test)] {
+            write_array(&mut npz, &format!("{prefix}_tokens"), split.flat_tokens()).map_err(io)?;
+            let offsets: Vec<u64> = split.offsets().iter().map(|&o| o as u64).collect();
+            write_array(&mut npz, &format!("{prefix}_offsets"), &offsets).map_err(io)?;
+            write_array(&mut npz, &format!("{prefix}_labels"), split.labels()).map_err(io)?;
+        }
+        let index = data
+            .word_index
+            .as_ref()
+            .map(WordIndex::to_json_bytes)
+            .unwrap_or_default();
+        write_array(&mut npz, "word_index", &index).map_err(io)?;
+        let mut buffered = npz.zip_writer().finish().map_err(|e| io(e.into()))?;
+        buffered.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path)
+        .map_err(|e| DataError::io(path, e.error))?;
+    Ok(())
+}
+
+fn write_array<T, W>(
+    npz: &mut npyz::npz::NpzWriter<W>,
+    name: &str,
+    data: &[T],
+) -> std::io::Result<()>
+where
+    T: npyz::AutoSerialize + Copy,
+    W: std::io::Write + std::io::Seek,
+{
+    // Stored, not deflated: the cache exists to make the second load fast.
+    let options =
+        zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut writer = npz
+        .array::<T>(name, options)?
+        .default_dtype()
+        .shape(&[data.len() as u64])
+        .begin_nd()?;
+    writer.extend(data.iter().copied())?;
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Encoded {
+        Encoded {
+            train: [(vec![1, 5, 9], 1), (vec![], 0)].into_iter().collect(),
+            test: [(vec![1, 2], 0)].into_iter().collect(),
+            word_index: Some(WordIndex::from_ranked(vec!["the".into(), "film".into()])),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_key_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = EncodeOptions::default();
+        let k = key("abc", &options);
+        let p = path(dir.path(), &k);
+        assert!(read(&p, &k).unwrap().is_none());
+        write(&p, &k, &sample()).unwrap();
+        assert_eq!(read(&p, &k).unwrap(), Some(sample()));
+        // Only the finished file is left behind.
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+        let other = key("abc", &options.clone().with_num_words(Some(5000)));
+        assert_ne!(other, k);
+        assert!(matches!(
+            read(&p, &other),
+            Err(DataError::CorruptCache { .. })
+        ));
+    }
+
+    #[test]
+    fn damaged_file_is_corrupt_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key("abc", &EncodeOptions::default());
+        let p = path(dir.path(), &k);
+        write(&p, &k, &sample()).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(read(&p, &k), Err(DataError::CorruptCache { .. })));
+    }
+}

@@ -1,0 +1,326 @@
+//! Loading: pick the source, hit the cache or read and encode, report where it came from.
+
+use crate::cache::{self, Encoded};
+use crate::download::{Download, download_verified, sha256_file};
+use crate::encode::EncodeOptions;
+use crate::error::{DataError, Result};
+use crate::reviews::{LabeledReviews, read_directory, read_tar_gz, read_tar_gz_file};
+use crate::source::{self, DataSource, EMBEDDED_SAMPLE, Format, official};
+use crate::split::Split;
+use crate::vocab::{WordIndex, rank_corpus};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The encoded IMDB data: both splits as Keras's `imdb.load_data` returns them, plus where they came from.
+#[derive(Clone, Debug)]
+pub struct Imdb {
+    /// Training reviews (25,000 in the full data), shuffled with numpy's `RandomState(seed)`.
+    pub train: Arc<Split>,
+    /// Test reviews (25,000 in the full data).
+    pub test: Arc<Split>,
+    /// Word → rank over the training split; `None` for Keras's `imdb.npz` without its
+    /// `imdb_word_index.json` beside it.
+    pub word_index: Option<WordIndex>,
+    /// The options the data was encoded with.
+    pub options: EncodeOptions,
+    /// Where the data came from and how long it took.
+    pub provenance: Provenance,
+}
+
+/// Where loaded data came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Provenance {
+    /// What was read.
+    pub kind: SourceKind,
+    /// The file or directory read (`None` for the embedded sample).
+    pub path: Option<PathBuf>,
+    /// SHA-256 of the source file (for a directory: of its file names, sizes and modification times).
+    pub checksum: String,
+    /// Whether the encoded data came from the cache.
+    pub cache_hit: bool,
+    /// Wall time of the whole load, in seconds.
+    pub load_seconds: f64,
+}
+
+/// The kind of source that was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A local file or directory in the given format.
+    Local(Format),
+    /// The official archive from the cache (downloaded now or earlier).
+    Official,
+    /// The embedded 10% sample.
+    Embedded,
+}
+
+/// Loads the IMDB data from a [`DataSource`] with [`EncodeOptions`], through the cache.
+///
+/// ```
+/// use imdb_data::{DataSource, ImdbLoader};
+/// let dir = tempfile::tempdir().unwrap();
+/// let imdb = ImdbLoader::new(DataSource::Embedded).cache_dir(dir.path()).load().unwrap();
+/// assert_eq!((imdb.train.len(), imdb.test.len()), (2_500, 2_500));
+/// assert!(imdb.train.max_token().unwrap() < 10_000);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ImdbLoader {
+    source: DataSource,
+    options: EncodeOptions,
+    cache_dir: Option<PathBuf>,
+    use_cache: bool,
+    quiet: bool,
+    url: Option<String>,
+}
+
+impl ImdbLoader {
+    /// A loader for `source` with the seed notebook's options and the default cache directory.
+    pub fn new(source: DataSource) -> Self {
+        Self {
+            source,
+            options: EncodeOptions::default(),
+            cache_dir: None,
+            use_cache: true,
+            quiet: false,
+            url: None,
+        }
+    }
+
+    /// Sets the encoding options.
+    pub fn options(mut self, options: EncodeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the cache directory (default: [`source::default_cache_dir`]).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether to read and write the encoded-data cache (default: yes). The downloaded archive is
+    /// kept in the cache directory either way.
+    pub fn use_cache(mut self, yes: bool) -> Self {
+        self.use_cache = yes;
+        self
+    }
+
+    /// Downloads the official archive from `url` instead of `$BURN_IMDB_URL` or Stanford's server.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Hides the download progress bar.
+    pub fn quiet(mut self, yes: bool) -> Self {
+        self.quiet = yes;
+        self
+    }
+
+    /// Loads and encodes the data.
+    ///
+    /// # Errors
+    /// Invalid options, an unreadable or malformed source, a failed download that is not a network
+    /// failure (a checksum mismatch), or a cache that cannot be written. A corrupt cache file is
+    /// rebuilt, not an error.
+    pub fn load(&self) -> Result<Imdb> {
+        let started = Instant::now();
+        self.options.validate()?;
+        let cache_dir = self
+            .cache_dir
+            .clone()
+            .unwrap_or_else(source::default_cache_dir);
+        let resolved = self.resolve(&cache_dir)?;
+        let key = cache::key(&resolved.checksum, &self.options);
+        let cache_path = cache::path(&cache_dir, &key);
+
+        let cached = if self.use_cache {
+            match cache::read(&cache_path, &key) {
+                Ok(hit) => hit,
+                Err(e) => {
+                    eprintln!("burn-imdb: ignoring the cache ({e}); rebuilding it");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let cache_hit = cached.is_some();
+        let encoded = match cached {
+            Some(encoded) => encoded,
+            None => {
+                let encoded = resolved.read_and_encode(&self.options)?;
+                if self.use_cache {
+                    cache::write(&cache_path, &key, &encoded)?;
+                }
+                encoded
+            }
+        };
+        Ok(Imdb {
+            train: Arc::new(encoded.train),
+            test: Arc::new(encoded.test),
+            word_index: encoded.word_index,
+            options: self.options.clone(),
+            provenance: Provenance {
+                kind: resolved.kind,
+                path: resolved.path,
+                checksum: resolved.checksum,
+                cache_hit,
+                load_seconds: started.elapsed().as_secs_f64(),
+            },
+        })
+    }
+
+    fn resolve(&self, cache_dir: &Path) -> Result<Resolved> {
+        match &self.source {
+            DataSource::Path(path) => Resolved::local(path),
+            DataSource::Embedded => Ok(Resolved::embedded()),
+            DataSource::Official => {
+                let dest = cache_dir.join(official::FILE_NAME);
+                if !dest.is_file() {
+                    let url = self.url.clone().unwrap_or_else(source::download_url);
+                    let spec = Download {
+                        url: &url,
+                        sha256: official::SHA256,
+                        expected_len: Some(official::LEN),
+                    };
+                    eprintln!("burn-imdb: downloading {url} to {}", dest.display());
+                    match download_verified(&spec, &dest, self.quiet) {
+                        Ok(_) => {}
+                        Err(e @ (DataError::Network { .. } | DataError::HttpStatus { .. })) => {
+                            eprintln!(
+                                "{}",
+                                source::embedded_notice(&format!("the download failed: {e}"))
+                            );
+                            return Ok(Resolved::embedded());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                // Verified when it was downloaded, and only ever renamed into place complete.
+                Ok(Resolved {
+                    kind: SourceKind::Official,
+                    format: Format::TarGz,
+                    path: Some(dest),
+                    checksum: official::SHA256.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// A source pinned down to a format and a checksum.
+struct Resolved {
+    kind: SourceKind,
+    format: Format,
+    /// `None` for the embedded sample.
+    path: Option<PathBuf>,
+    checksum: String,
+}
+
+impl Resolved {
+    fn local(path: &Path) -> Result<Self> {
+        let format = Format::detect(path)?;
+        let checksum = match format {
+            Format::Directory => directory_fingerprint(path)?,
+            Format::TarGz | Format::KerasNpz => sha256_file(path)?,
+        };
+        Ok(Self {
+            kind: SourceKind::Local(format),
+            format,
+            path: Some(path.to_owned()),
+            checksum,
+        })
+    }
+
+    fn embedded() -> Self {
+        Self {
+            kind: SourceKind::Embedded,
+            format: Format::TarGz,
+            path: None,
+            checksum: cache::hex(&Sha256::digest(EMBEDDED_SAMPLE)),
+        }
+    }
+
+    fn read_and_encode(&self, options: &EncodeOptions) -> Result<Encoded> {
+        let (word_index, raw_train, raw_test) = match (self.format, &self.path) {
+            (Format::KerasNpz, Some(path)) => read_npz(path)?,
+            (Format::Directory, Some(path)) => ranked(read_directory(path)?),
+            (Format::TarGz, Some(path)) => ranked(read_tar_gz_file(path)?),
+            (_, None) => ranked(read_tar_gz(
+                EMBEDDED_SAMPLE,
+                Path::new("<embedded sample>"),
+            )?),
+        };
+        let (train, test) = options.encode(&raw_train, &raw_test)?;
+        Ok(Encoded {
+            train,
+            test,
+            word_index,
+        })
+    }
+}
+
+fn ranked(reviews: LabeledReviews) -> (Option<WordIndex>, Split, Split) {
+    let (index, train, test) = rank_corpus(&reviews.train, &reviews.test);
+    (Some(index), train, test)
+}
+
+/// Keras's `imdb.npz` already holds word ranks; its word index, if present, is the
+/// `imdb_word_index.json` that Keras downloads beside it.
+fn read_npz(path: &Path) -> Result<(Option<WordIndex>, Split, Split)> {
+    let npz = crate::npz::read_keras_npz(path)?;
+    let split = |x: Vec<Vec<u32>>, y: Vec<u8>| -> Split { x.into_iter().zip(y).collect() };
+    let index_path = path.with_file_name("imdb_word_index.json");
+    let word_index = if index_path.is_file() {
+        Some(WordIndex::load_json(&index_path)?)
+    } else {
+        None
+    };
+    Ok((
+        word_index,
+        split(npz.x_train, npz.y_train),
+        split(npz.x_test, npz.y_test),
+    ))
+}
+
+/// Hashing 50,000 files' contents would cost as much as reading them, so a directory is identified
+/// by its review files' names, sizes and modification times instead.
+fn directory_fingerprint(dir: &Path) -> Result<String> {
+    let root = if dir.join("aclImdb").is_dir() {
+        dir.join("aclImdb")
+    } else {
+        dir.to_owned()
+    };
+    let mut lines = Vec::new();
+    for sub in [
+        "counts.json",
+        "train/neg",
+        "train/pos",
+        "test/neg",
+        "test/pos",
+    ] {
+        let path = root.join(sub);
+        let entries: Vec<PathBuf> = match std::fs::read_dir(&path) {
+            Ok(listing) => listing.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => vec![path],
+        };
+        for p in entries {
+            if let Ok(meta) = std::fs::metadata(&p) {
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                lines.push(format!("{}\t{}\t{:?}", p.display(), meta.len(), mtime));
+            }
+        }
+    }
+    lines.sort_unstable();
+    Ok(format!(
+        "dir:{}",
+        cache::hex(&Sha256::digest(lines.join("\n")))
+    ))
+}

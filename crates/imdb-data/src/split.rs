@@ -1,0 +1,173 @@
+//! Compact storage for a list of labelled token sequences.
+
+/// Labelled token sequences in one buffer: sequence `i` is `tokens[offsets[i]..offsets[i + 1]]`.
+///
+/// Used both for Keras-style raw word ranks and for the final encoded reviews, so 25,000 reviews
+/// cost two allocations instead of 25,000.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    tokens: Vec<u32>,
+    offsets: Vec<usize>,
+    labels: Vec<u8>,
+}
+
+impl Split {
+    /// An empty split.
+    pub fn new() -> Self {
+        Self {
+            tokens: Vec::new(),
+            offsets: vec![0],
+            labels: Vec::new(),
+        }
+    }
+
+    /// Builds a split from its parts.
+    ///
+    /// # Panics
+    /// If `offsets` does not start at 0, is not non-decreasing, does not end at `tokens.len()`,
+    /// or does not have `labels.len() + 1` entries.
+    pub fn from_parts(tokens: Vec<u32>, offsets: Vec<usize>, labels: Vec<u8>) -> Self {
+        assert!(
+            Self::parts_are_consistent(&tokens, &offsets, &labels),
+            "inconsistent split parts"
+        );
+        Self {
+            tokens,
+            offsets,
+            labels,
+        }
+    }
+
+    /// Whether `from_parts` would accept these parts (used to validate cache files).
+    pub(crate) fn parts_are_consistent(tokens: &[u32], offsets: &[usize], labels: &[u8]) -> bool {
+        offsets.len() == labels.len() + 1
+            && offsets.first() == Some(&0)
+            && offsets.last() == Some(&tokens.len())
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+    }
+
+    /// Appends one sequence.
+    pub fn push(&mut self, tokens: impl IntoIterator<Item = u32>, label: u8) {
+        self.tokens.extend(tokens);
+        self.offsets.push(self.tokens.len());
+        self.labels.push(label);
+    }
+
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no sequences.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The tokens of sequence `i`.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn tokens(&self, i: usize) -> &[u32] {
+        &self.tokens[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// The label of sequence `i` (0 = negative, 1 = positive).
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn label(&self, i: usize) -> u8 {
+        self.labels[i]
+    }
+
+    /// All labels, in order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The whole token buffer.
+    pub fn flat_tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Sequence boundaries (`len() + 1` entries).
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Iterates over `(tokens, label)` pairs.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u32], u8)> + '_ {
+        (0..self.len()).map(|i| (self.tokens(i), self.labels[i]))
+    }
+
+    /// A new split with the sequences in the order given by `order` (indices into `self`).
+    pub fn reordered(&self, order: &[usize]) -> Split {
+        let mut out = Split::new();
+        out.tokens.reserve(self.tokens.len());
+        out.offsets.reserve(order.len());
+        out.labels.reserve(order.len());
+        for &i in order {
+            out.push(self.tokens(i).iter().copied(), self.labels[i]);
+        }
+        out
+    }
+
+    /// The sequences `range`, copied into a new split.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Split {
+        let order: Vec<usize> = range.collect();
+        self.reordered(&order)
+    }
+
+    /// Number of positive and negative labels, as `(positive, negative)`.
+    pub fn label_counts(&self) -> (usize, usize) {
+        let pos = self.labels.iter().filter(|&&l| l == 1).count();
+        (pos, self.len() - pos)
+    }
+
+    /// Length of the longest sequence (0 when empty).
+    pub fn max_len(&self) -> usize {
+        self.offsets
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Largest token value (None when there are no tokens).
+    pub fn max_token(&self) -> Option<u32> {
+        self.tokens.iter().copied().max()
+    }
+}
+
+impl FromIterator<(Vec<u32>, u8)> for Split {
+    fn from_iter<T: IntoIterator<Item = (Vec<u32>, u8)>>(iter: T) -> Self {
+        let mut s = Split::new();
+        for (tokens, label) in iter {
+            s.push(tokens, label);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Split;
+
+    #[test]
+    fn push_get_reorder_slice() {
+        let s: Split = [(vec![1, 2], 1), (vec![], 0), (vec![7], 1)]
+            .into_iter()
+            .collect();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.tokens(0), [1, 2]);
+        assert!(s.tokens(1).is_empty());
+        assert_eq!(s.label_counts(), (2, 1));
+        assert_eq!(s.max_len(), 2);
+        assert_eq!(s.max_token(), Some(7));
+        let r = s.reordered(&[2, 0]);
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            [(&[7u32][..], 1), (&[1, 2][..], 1)]
+        );
+        assert_eq!(s.slice(1..3).offsets(), [0, 0, 1]);
+    }
+}

@@ -1,0 +1,39 @@
+//! The real data: `$BURN_IMDB_DATA` (CI sets it to `../shared/data/aclImdb_labeled.tar.gz`).
+//! Without it these tests say they are skipped and pass; `.ci/run` fails if the file is missing.
+
+use imdb_data::{DataSource, ImdbLoader};
+use std::path::PathBuf;
+
+fn data_path() -> Option<PathBuf> {
+    match std::env::var_os("BURN_IMDB_DATA") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!("SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data tests");
+            None
+        }
+    }
+}
+
+#[test]
+fn real_counts_shapes_and_cache() {
+    let Some(path) = data_path() else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let loader = ImdbLoader::new(DataSource::Path(path)).cache_dir(cache.path());
+    let imdb = loader.load().unwrap();
+    // The seed notebook's shapes: 25,000 + 25,000 sequences, max index 9,999, balanced labels.
+    assert_eq!((imdb.train.len(), imdb.test.len()), (25_000, 25_000));
+    assert_eq!(imdb.train.label_counts(), (12_500, 12_500));
+    assert_eq!(imdb.test.label_counts(), (12_500, 12_500));
+    assert_eq!(imdb.train.max_token(), Some(9_999));
+    assert_eq!(imdb.test.max_token(), Some(9_999));
+    assert!(imdb.train.iter().all(|(t, _)| t[0] == 1));
+    // Keras's ranking over the same reviews starts with "the", "and", "a", "of".
+    let index = imdb.word_index.as_ref().unwrap();
+    assert_eq!(&index.words()[..4], ["the", "and", "a", "of"]);
+    assert!(!imdb.provenance.cache_hit);
+
+    let again = loader.load().unwrap();
+    assert!(again.provenance.cache_hit);
+    assert_eq!(again.train, imdb.train);
+    assert_eq!(again.test, imdb.test);
+}

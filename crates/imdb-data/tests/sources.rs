@@ -1,0 +1,300 @@
+//! Loading from every source format, the cache, and every kind of bad input.
+
+use flate2::{Compression, write::GzEncoder};
+use imdb_data::{DataError, DataSource, EncodeOptions, Format, ImdbLoader, SourceKind};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn load(path: &Path, cache: &Path) -> imdb_data::Result<imdb_data::Imdb> {
+    ImdbLoader::new(DataSource::Path(path.to_owned()))
+        .cache_dir(cache)
+        .load()
+}
+
+/// Writes a gzip'd tar with the given entries.
+fn write_tar_gz(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut builder = tar::Builder::new(GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        Compression::fast(),
+    ));
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, *bytes).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+/// A valid 1-review-per-folder layout, as (name, bytes) pairs.
+fn small_layout() -> Vec<(String, Vec<u8>)> {
+    let mut v = vec![(
+        "aclImdb/counts.json".to_owned(),
+        br#"{"train/pos": 1, "train/neg": 1, "test/pos": 1, "test/neg": 1}"#.to_vec(),
+    )];
+    for (folder, text) in [
+        ("train/pos", "good"),
+        ("train/neg", "bad"),
+        ("test/pos", "good"),
+        ("test/neg", "bad"),
+    ] {
+        v.push((
+            format!("aclImdb/{folder}/0_5.txt"),
+            text.as_bytes().to_vec(),
+        ));
+    }
+    v
+}
+
+fn write_layout(path: &Path, layout: &[(String, Vec<u8>)]) {
+    let entries: Vec<(&str, &[u8])> = layout
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    write_tar_gz(path, &entries);
+}
+
+#[test]
+fn tiny_archive_loads_with_keras_encoding_and_skips_extras() {
+    let cache = tempfile::tempdir().unwrap();
+    let imdb = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    assert_eq!((imdb.train.len(), imdb.test.len()), (6, 6));
+    assert_eq!(imdb.train.label_counts(), (3, 3));
+    assert_eq!(imdb.provenance.kind, SourceKind::Local(Format::TarGz));
+    let index = imdb.word_index.as_ref().unwrap();
+    // The unsup/ review ("unlabelled, must be ignored") and the stray notes file add no words.
+    assert_eq!(index.rank("unlabelled"), None);
+    assert_eq!(index.rank("stray"), None);
+    // Every review starts with start_char 1 and decodes back to its words.
+    for (tokens, _) in imdb.train.iter() {
+        assert_eq!(tokens[0], 1);
+    }
+    let texts: Vec<String> = imdb
+        .train
+        .iter()
+        .map(|(t, _)| imdb.decode(t).unwrap())
+        .collect();
+    assert!(
+        texts.contains(&"? a wonderful film loved it".to_owned()),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn second_load_hits_the_cache_and_options_change_the_key() {
+    let cache = tempfile::tempdir().unwrap();
+    let first = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    let second = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    assert!(!first.provenance.cache_hit);
+    assert!(second.provenance.cache_hit);
+    assert_eq!(first.train, second.train);
+    assert_eq!(first.test, second.test);
+    assert_eq!(first.word_index, second.word_index);
+    let other = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
+        .cache_dir(cache.path())
+        .options(EncodeOptions {
+            seed: 1,
+            ..Default::default()
+        })
+        .load()
+        .unwrap();
+    assert!(!other.provenance.cache_hit);
+}
+
+#[test]
+fn a_damaged_cache_is_rebuilt_not_trusted() {
+    let cache = tempfile::tempdir().unwrap();
+    let first = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    let dir = cache.path().join("encoded");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&file, b"garbage").unwrap();
+    let again = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    assert!(!again.provenance.cache_hit);
+    assert_eq!(again.train, first.train);
+    assert!(
+        load(&fixture("tiny_aclImdb.tar.gz"), cache.path())
+            .unwrap()
+            .provenance
+            .cache_hit
+    );
+}
+
+#[test]
+fn unpacked_directory_equals_the_archive() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::open(fixture("tiny_aclImdb.tar.gz")).unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(dir.path())
+        .unwrap();
+    let from_dir = load(dir.path(), cache.path()).unwrap();
+    let from_inner = load(&dir.path().join("aclImdb"), cache.path()).unwrap();
+    let from_tar = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    assert_eq!(
+        from_dir.provenance.kind,
+        SourceKind::Local(Format::Directory)
+    );
+    assert_eq!(from_dir.train, from_tar.train);
+    assert_eq!(from_dir.test, from_tar.test);
+    assert_eq!(from_inner.train, from_tar.train);
+    // A missing file in a directory is an error; extra unknown files are not.
+    std::fs::write(dir.path().join("aclImdb/test/neg/extra.bak"), b"x").unwrap();
+    assert!(load(dir.path(), cache.path()).is_ok());
+    let victim = std::fs::read_dir(dir.path().join("aclImdb/test/neg"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .unwrap();
+    std::fs::remove_file(victim).unwrap();
+    let err = load(dir.path(), cache.path()).unwrap_err();
+    assert!(
+        matches!(err, DataError::WrongCount { ref folder, expected: 3, found: 2, .. } if folder == "test/neg"),
+        "{err}"
+    );
+}
+
+#[test]
+fn embedded_sample_is_balanced_10_percent() {
+    let cache = tempfile::tempdir().unwrap();
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(cache.path())
+        .load()
+        .unwrap();
+    assert_eq!(imdb.provenance.kind, SourceKind::Embedded);
+    assert_eq!(imdb.train.label_counts(), (1_250, 1_250));
+    assert_eq!(imdb.test.label_counts(), (1_250, 1_250));
+    assert_eq!(imdb.train.max_token(), Some(9_999));
+}
+
+#[test]
+fn a_given_path_that_cannot_be_read_is_an_error_not_a_fallback() {
+    let cache = tempfile::tempdir().unwrap();
+    let err = load(Path::new("/nonexistent/aclImdb_v1.tar.gz"), cache.path()).unwrap_err();
+    assert!(matches!(err, DataError::SourceUnreadable { .. }), "{err}");
+    assert!(err.to_string().contains("/nonexistent/aclImdb_v1.tar.gz"));
+}
+
+#[test]
+fn unknown_format_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reviews.csv");
+    std::fs::write(&path, "text,label\n").unwrap();
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(matches!(err, DataError::UnknownFormat { .. }), "{err}");
+}
+
+#[test]
+fn truncated_and_corrupt_archives_are_corrupt_archive_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("tiny_aclImdb.tar.gz")).unwrap();
+    for cut in [12, bytes.len() / 2, bytes.len() - 4] {
+        let path = dir.path().join(format!("cut{cut}.tar.gz"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let err = load(&path, dir.path()).unwrap_err();
+        assert!(
+            matches!(err, DataError::CorruptArchive { .. }),
+            "cut at {cut}: {err}"
+        );
+    }
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0xff;
+    let path = dir.path().join("flipped.tar.gz");
+    std::fs::write(&path, &flipped).unwrap();
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(matches!(err, DataError::CorruptArchive { .. }), "{err}");
+    // No cache file was written for any of them.
+    assert!(
+        !dir.path().join("encoded").exists()
+            || std::fs::read_dir(dir.path().join("encoded"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
+
+#[test]
+fn missing_folder_wrong_count_and_bad_utf8_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar.gz");
+
+    let no_test_pos: Vec<_> = small_layout()
+        .into_iter()
+        .filter(|(n, _)| !n.contains("test/pos"))
+        .collect();
+    write_layout(&path, &no_test_pos);
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(
+        matches!(err, DataError::MissingFolder { ref folder, .. } if folder == "test/pos"),
+        "{err}"
+    );
+
+    let mut extra = small_layout();
+    extra.push(("aclImdb/train/neg/9_1.txt".into(), b"meh".to_vec()));
+    write_layout(&path, &extra);
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::WrongCount {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let mut bad = small_layout();
+    bad[1].1 = vec![b'o', b'k', 0xff, 0xfe];
+    write_layout(&path, &bad);
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(
+        matches!(err, DataError::InvalidUtf8 { ref entry, valid_up_to: 2, .. } if entry.ends_with("0_5.txt")),
+        "{err}"
+    );
+
+    // Without counts.json the official 12,500 per folder is required.
+    let no_manifest: Vec<_> = small_layout().into_iter().skip(1).collect();
+    write_layout(&path, &no_manifest);
+    let err = load(&path, dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::WrongCount {
+                expected: 12_500,
+                found: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn num_words_below_four_is_rejected_before_reading() {
+    let err = ImdbLoader::new(DataSource::Path("/nonexistent".into()))
+        .options(EncodeOptions::default().with_num_words(Some(3)))
+        .load()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::InvalidOption {
+                name: "num_words",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
