@@ -1,0 +1,140 @@
+//! Which Burn backend runs the model: chosen by cargo feature, overridable at run time.
+
+use crate::error::{Result, TrainError};
+use burn::tensor::Device;
+use std::fmt;
+
+/// The backends this crate can be built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// burn-flex: Burn 0.22's pure-Rust CPU backend (feature `flex`, the default).
+    Flex,
+    /// burn-ndarray: the older CPU backend (feature `ndarray`).
+    NdArray,
+    /// burn-wgpu: the GPU through Vulkan/Metal/DX12 (feature `wgpu`).
+    Wgpu,
+}
+
+impl Backend {
+    /// Backends compiled into this build, preferred first: the GPU if built, then Flex, then NdArray.
+    pub fn compiled() -> Vec<Backend> {
+        let mut v = Vec::new();
+        if cfg!(feature = "wgpu") {
+            v.push(Backend::Wgpu);
+        }
+        if cfg!(feature = "flex") {
+            v.push(Backend::Flex);
+        }
+        if cfg!(feature = "ndarray") {
+            v.push(Backend::NdArray);
+        }
+        v
+    }
+
+    /// The backend named by `name` (`flex`, `ndarray`, `wgpu`), else `$BURN_DEVICE`, else the
+    /// first of [`Backend::compiled`].
+    ///
+    /// # Errors
+    /// [`TrainError::Device`] for an unknown name or one this build lacks (naming the feature).
+    pub fn select(name: Option<&str>) -> Result<Backend> {
+        let env = std::env::var("BURN_DEVICE").ok().filter(|v| !v.is_empty());
+        match name.map(str::to_owned).or(env) {
+            Some(name) => Backend::from_name(&name),
+            None => Backend::compiled()
+                .first()
+                .copied()
+                .ok_or_else(|| TrainError::Device {
+                    name: "(default)".into(),
+                    reason:
+                        "no backend compiled in: enable the cargo feature flex, ndarray or wgpu"
+                            .into(),
+                }),
+        }
+    }
+
+    fn from_name(name: &str) -> Result<Backend> {
+        let backend = match name.to_ascii_lowercase().as_str() {
+            "flex" | "cpu" => Backend::Flex,
+            "ndarray" => Backend::NdArray,
+            "wgpu" | "gpu" => Backend::Wgpu,
+            _ => {
+                return Err(TrainError::Device {
+                    name: name.into(),
+                    reason: "expected flex, ndarray or wgpu".into(),
+                });
+            }
+        };
+        if Backend::compiled().contains(&backend) {
+            Ok(backend)
+        } else {
+            Err(TrainError::Device {
+                name: name.into(),
+                reason: format!(
+                    "this build lacks it: rebuild with `--features {}`",
+                    backend.feature()
+                ),
+            })
+        }
+    }
+
+    /// The cargo feature that compiles this backend in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::NdArray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// The (non-autodiff) device of this backend.
+    ///
+    /// # Panics
+    /// If the backend is not compiled in (use [`Backend::select`] to get one that is).
+    #[allow(deprecated)] // Device::ndarray: NdArray is deprecated in Burn 0.22 but the study compares it.
+    pub fn device(self) -> Device {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Device::flex(),
+            #[cfg(feature = "ndarray")]
+            Backend::NdArray => Device::ndarray(),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[allow(unreachable_patterns)]
+            other => panic!(
+                "backend {other} is not compiled in (cargo feature {})",
+                other.feature()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.feature())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_features() {
+        assert_eq!(
+            Backend::from_name("FLEX").ok(),
+            cfg!(feature = "flex").then_some(Backend::Flex)
+        );
+        assert!(matches!(
+            Backend::from_name("tpu"),
+            Err(TrainError::Device { .. })
+        ));
+        if !cfg!(feature = "wgpu") {
+            let err = Backend::from_name("wgpu").unwrap_err().to_string();
+            assert!(err.contains("--features wgpu"), "{err}");
+        }
+        assert_eq!(
+            Backend::select(Some("flex")).ok(),
+            cfg!(feature = "flex").then_some(Backend::Flex)
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Checkpoints that are never half-written: Burn's file checkpointer writes in place, so a run
+//! killed mid-write would leave a truncated `model-N.bpk` that `--resume` then trusts. Ours writes
+//! `.name-N.part.bpk` and renames it into place.
+
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use std::path::{Path, PathBuf};
+
+/// A checkpointer for one kind of record (`model`, `optim`, `scheduler`) in one directory.
+#[derive(Clone, Debug)]
+pub struct AtomicFileCheckpointer {
+    dir: PathBuf,
+    name: &'static str,
+}
+
+impl AtomicFileCheckpointer {
+    /// Checkpoints named `<name>-<epoch>.bpk` in `dir` (Burn's own naming).
+    pub fn new(dir: &Path, name: &'static str) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            name,
+        }
+    }
+
+    fn path(&self, epoch: usize) -> PathBuf {
+        self.dir.join(format!("{}-{epoch}.bpk", self.name))
+    }
+}
+
+impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
+    fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        std::fs::create_dir_all(&self.dir).map_err(CheckpointerError::IOError)?;
+        let part = self.dir.join(format!(".{}-{epoch}.part.bpk", self.name));
+        record.save(part.clone())?;
+        std::fs::rename(&part, self.path(epoch)).map_err(CheckpointerError::IOError)
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        match std::fs::remove_file(self.path(epoch)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(CheckpointerError::IOError(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
+        R::load(self.path(epoch))
+    }
+}
+
+/// The last epoch whose model, optimizer and scheduler checkpoints are all in `dir` (0 if none).
+pub fn last_complete_checkpoint(dir: &Path) -> usize {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let epochs: Vec<usize> = listing
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    epochs
+        .into_iter()
+        .filter(|e| {
+            ["optim", "scheduler"]
+                .iter()
+                .all(|n| dir.join(format!("{n}-{e}.bpk")).is_file())
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -1,0 +1,101 @@
+//! The model as Burn's `Learner` sees it: one forward for training and validation, Keras's metrics.
+
+use burn::module::Module;
+use burn::tensor::{Int, Tensor};
+use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput};
+use burn::train::{InferenceStep, TrainOutput, TrainStep};
+use imdb_data::{ImdbBatch, ImdbInputs};
+use imdb_model::{Loss, Mlp};
+
+/// An [`Mlp`] with the loss it is trained with. Implements Burn's `TrainStep` and `InferenceStep`
+/// (which the model crate cannot, to stay free of burn-train).
+#[derive(Module, Debug)]
+pub struct Classifier {
+    /// The network.
+    pub mlp: Mlp,
+    /// The training loss (a constant of the module, not a parameter).
+    #[module(skip)]
+    pub loss: Loss,
+}
+
+/// What one step produces: everything the loss and accuracy metrics need.
+#[derive(Debug, Clone)]
+pub struct BinaryOutput {
+    /// The mean loss of the batch, L2 penalty included, as Keras reports it. `[1]`
+    pub loss: Tensor<1>,
+    /// Logits. `[batch, 1]`
+    pub logits: Tensor<2>,
+    /// Labels, 0 or 1. `[batch]`
+    pub targets: Tensor<1, Int>,
+}
+
+impl Classifier {
+    /// The one forward of both steps.
+    ///
+    /// # Shapes
+    /// - `batch.inputs`: multi-hot `[batch, input]`
+    /// - `batch.targets`: `[batch]`
+    pub fn forward_step(&self, batch: ImdbBatch) -> BinaryOutput {
+        let logits = match batch.inputs {
+            ImdbInputs::MultiHot(x) => self.mlp.forward(x),
+        };
+        let targets_f = batch.targets.clone().float().unsqueeze_dim::<2>(1);
+        let loss = self.mlp.loss(self.loss, logits.clone(), targets_f);
+        BinaryOutput {
+            loss,
+            logits,
+            targets: batch.targets,
+        }
+    }
+}
+
+impl TrainStep for Classifier {
+    type Input = ImdbBatch;
+    type Output = BinaryOutput;
+
+    fn step(&self, batch: ImdbBatch) -> TrainOutput<BinaryOutput> {
+        let out = self.forward_step(batch);
+        TrainOutput::new(self, out.loss.backward(), out)
+    }
+}
+
+impl InferenceStep for Classifier {
+    type Input = ImdbBatch;
+    type Output = BinaryOutput;
+
+    fn step(&self, batch: ImdbBatch) -> BinaryOutput {
+        self.forward_step(batch)
+    }
+}
+
+impl ItemLazy for BinaryOutput {
+    fn sync(self) -> Result<Self, burn::tensor::ExecutionError> {
+        // As Burn's own outputs do: dispatch pending work, and hand the metric thread tensors
+        // without the autodiff graph.
+        self.loss.device().flush()?;
+        Ok(Self {
+            loss: self.loss.without_autodiff(),
+            logits: self.logits.without_autodiff(),
+            targets: self.targets.without_autodiff(),
+        })
+    }
+}
+
+impl Adaptor<LossInput> for BinaryOutput {
+    /// Burn's `LossMetric` weights each batch by the length of this tensor: repeating the mean
+    /// `batch` times makes the epoch loss the per-review mean, as Keras reports it (the last,
+    /// smaller batch counts for less), instead of the mean of batch means.
+    fn adapt(&self) -> LossInput {
+        let [batch, _] = self.logits.dims();
+        LossInput::new(self.loss.clone().expand([batch]))
+    }
+}
+
+impl Adaptor<AccuracyInput> for BinaryOutput {
+    /// Burn's `AccuracyMetric` takes the argmax over classes; columns `[0, logit]` make that
+    /// "logit > 0", i.e. probability > 0.5 with ties going to 0, which is Keras's binary accuracy.
+    fn adapt(&self) -> AccuracyInput {
+        let two_columns = Tensor::cat(vec![self.logits.zeros_like(), self.logits.clone()], 1);
+        AccuracyInput::new(two_columns, self.targets.clone())
+    }
+}

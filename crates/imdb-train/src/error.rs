@@ -1,0 +1,99 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Result with [`TrainError`].
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+/// Everything that can stop an experiment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// An experiment setting is out of range; nothing was started.
+    #[error("invalid experiment setting {field} = {value}: {reason}")]
+    InvalidConfig {
+        /// The setting, e.g. `batch_size`.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// The accepted range.
+        reason: &'static str,
+    },
+    /// The model configuration is invalid.
+    #[error(transparent)]
+    Model(#[from] imdb_model::ModelError),
+    /// The data could not be loaded.
+    #[error(transparent)]
+    Data(#[from] imdb_data::DataError),
+    /// The loss became NaN or infinite.
+    #[error(
+        "the {split} loss is {value} at epoch {epoch}: training diverged (lower the learning rate?)"
+    )]
+    NonFiniteLoss {
+        /// `train` or `valid`.
+        split: &'static str,
+        /// The first epoch with a non-finite loss (1-based).
+        epoch: usize,
+        /// The value (NaN or ±inf).
+        value: f64,
+    },
+    /// Training stopped early (interrupted, or Burn reported an error).
+    #[error("training stopped after {completed} of {expected} epochs: {reason}")]
+    Interrupted {
+        /// Epochs with metrics on disk.
+        completed: usize,
+        /// Epochs asked for.
+        expected: usize,
+        /// Why, as far as Burn says.
+        reason: String,
+    },
+    /// The metric logs Burn wrote could not be read back.
+    #[error("{path}: cannot read the training metrics: {message}")]
+    Metrics {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `--resume` was asked for but there is nothing compatible to resume.
+    #[error("{path}: cannot resume: {reason}")]
+    Resume {
+        /// The output directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A plot could not be drawn.
+    #[error("{path}: cannot draw the plot: {message}")]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A device was asked for that this build does not have.
+    #[error("device {name:?} is not available: {reason}")]
+    Device {
+        /// The name asked for.
+        name: String,
+        /// Why not (e.g. the cargo feature to enable).
+        reason: String,
+    },
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Training the IMDB multi-hot MLP with Burn's `Learner`, following the Keras study's protocol.
+//!
+//! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop, batch size, epochs, validation size,
+//!   epoch selection, seed and data encoding, as one JSON-able config, validated up front.
+//! - [`run_experiment`]: fit 20 epochs on 15,000 reviews validating on 10,000, choose the epoch
+//!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
+//!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
+//! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
+//!
+//! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
+
+pub mod backend;
+pub mod checkpoint;
+pub mod classifier;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod loader;
+pub mod monitor;
+pub mod plot;
+pub mod protocol;
+pub mod rmsprop;
+
+pub use backend::Backend;
+pub use classifier::Classifier;
+pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig};
+pub use error::{Result, TrainError};
+pub use history::EpochMetrics;
+pub use protocol::{Results, RunOptions, run_experiment};

@@ -1,0 +1,365 @@
+//! The seed notebook's protocol as one call: fit with validation, choose the epoch, retrain on
+//! all training reviews, evaluate on the test set, and write every artifact.
+
+use crate::backend::Backend;
+use crate::checkpoint::{AtomicFileCheckpointer, last_complete_checkpoint};
+use crate::classifier::Classifier;
+use crate::config::ExperimentConfig;
+use crate::error::{Result, TrainError};
+use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
+use crate::loader::ReviewLoader;
+use crate::monitor::{Divergence, EpochMonitor, SilentRenderer};
+use crate::plot::plot_history;
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Device;
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, SupervisedTraining};
+use imdb_data::{Imdb, ImdbDataset, MultiHotBatcher};
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How to run an experiment (as opposed to what it is, which is the [`ExperimentConfig`]).
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Where the artifacts go.
+    pub out_dir: PathBuf,
+    /// The backend.
+    pub backend: Backend,
+    /// Continue an interrupted run in `out_dir` from its last checkpoints.
+    pub resume: bool,
+    /// Print nothing per epoch (the TUI still shows on a terminal unless this is set).
+    pub quiet: bool,
+}
+
+/// Everything a run found, as written to `results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// The experiment's name.
+    pub name: String,
+    /// Epochs of the retraining (chosen from the validation history).
+    pub chosen_epoch: usize,
+    /// Loss on the test reviews after retraining (L2 penalty included, as Keras reports it).
+    pub test_loss: f64,
+    /// Accuracy on the test reviews after retraining.
+    pub test_accuracy: f64,
+    /// Highest validation accuracy of phase 1.
+    pub best_val_accuracy: f64,
+    /// Lowest validation loss of phase 1.
+    pub best_val_loss: f64,
+    /// Wall time of phase 1 in this process, seconds.
+    pub fit_seconds: f64,
+    /// Wall time of phase 2 in this process, seconds.
+    pub retrain_seconds: f64,
+    /// The backend (`flex`, `ndarray`, `wgpu`).
+    pub backend: String,
+    /// The experiment seed.
+    pub seed: u64,
+    /// Reviews used to train, validate and test.
+    pub train_reviews: usize,
+    /// Reviews in the validation split of phase 1.
+    pub validation_reviews: usize,
+    /// Reviews in the test set.
+    pub test_reviews: usize,
+    /// Checksum of the data source.
+    pub data_checksum: String,
+    /// Phase 1's per-epoch metrics.
+    pub history: Vec<EpochMetrics>,
+    /// Phase 2's per-epoch metrics; its `val_*` columns are on the test set.
+    pub retrain_history: Vec<EpochMetrics>,
+}
+
+/// Runs the whole protocol for `config` on `imdb` and writes the artifacts into `opts.out_dir`:
+/// `config.json`, `history.{csv,json}`, `results.json`, `model/` (the model crate's config and
+/// weights), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
+/// and `retrain/`.
+///
+/// # Errors
+/// An invalid config (before any work), data that does not match it, a diverging loss (naming the
+/// epoch), an interrupted training, or an artifact that cannot be written.
+pub fn run_experiment(
+    config: &ExperimentConfig,
+    imdb: &Imdb,
+    opts: &RunOptions,
+) -> Result<Results> {
+    config.validate()?;
+    if imdb.options != config.data {
+        return Err(TrainError::InvalidConfig {
+            field: "data",
+            value: format!("{:?}", imdb.options),
+            reason: "the loaded data was encoded with other options than the experiment's",
+        });
+    }
+    let out = &opts.out_dir;
+    prepare_out_dir(config, out, opts.resume)?;
+
+    let batcher = MultiHotBatcher::new(config.model.input);
+    let device = opts.backend.device();
+    let (partial_train, validation) = imdb.seed_split(config.validation)?;
+
+    let started = Instant::now();
+    let fit = Phase {
+        name: "fit",
+        dir: out.join("fit"),
+        epochs: config.epochs,
+        has_valid: true,
+    };
+    let (_, history) = fit.run(
+        config,
+        &device,
+        &batcher,
+        partial_train,
+        validation.clone(),
+        opts,
+    )?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+
+    let chosen_epoch = choose_epoch(&history, config.selection);
+    let started = Instant::now();
+    let retrain = Phase {
+        name: "retrain",
+        dir: out.join("retrain"),
+        epochs: chosen_epoch,
+        has_valid: false,
+    };
+    // Burn's Learner needs a validation loader: phase 2 gets the test set. Nothing in phase 2 is
+    // chosen from it (the epoch count is fixed), so its last epoch is simply the test evaluation.
+    let (model, retrain_history) = retrain.run(
+        config,
+        &device,
+        &batcher,
+        imdb.train_dataset(),
+        imdb.test_dataset(),
+        opts,
+    )?;
+    let retrain_seconds = started.elapsed().as_secs_f64();
+    let last = retrain_history.last().expect("chosen_epoch >= 1");
+
+    let results = Results {
+        name: config.name.clone(),
+        chosen_epoch,
+        test_loss: last.val_loss,
+        test_accuracy: last.val_accuracy,
+        best_val_accuracy: history
+            .iter()
+            .map(|m| m.val_accuracy)
+            .fold(f64::NEG_INFINITY, f64::max),
+        best_val_loss: history
+            .iter()
+            .map(|m| m.val_loss)
+            .fold(f64::INFINITY, f64::min),
+        fit_seconds,
+        retrain_seconds,
+        backend: opts.backend.to_string(),
+        seed: config.seed,
+        train_reviews: imdb.train.len(),
+        validation_reviews: validation.len(),
+        test_reviews: imdb.test.len(),
+        data_checksum: imdb.provenance.checksum.clone(),
+        history,
+        retrain_history,
+    };
+    write_artifacts(config, &model, &results, out)?;
+    Ok(results)
+}
+
+/// Creates `out`; for a fresh run, removes what an earlier run left there (Burn picks up stale
+/// `epoch-N` logs); for a resumed run, insists on the same config.
+fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let config_path = out.join("config.json");
+    let json = serde_json::to_string_pretty(config).expect("configs always serialise");
+    if resume {
+        let before = std::fs::read_to_string(&config_path).map_err(|e| TrainError::Resume {
+            path: out.to_owned(),
+            reason: format!("no config.json from an earlier run ({e})"),
+        })?;
+        if before != json {
+            return Err(TrainError::Resume {
+                path: out.to_owned(),
+                reason: "config.json differs from this run's config".into(),
+            });
+        }
+        return Ok(());
+    }
+    for dir in ["fit", "retrain", "model"] {
+        let p = out.join(dir);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
+        }
+    }
+    write_atomic(&config_path, json.as_bytes())
+}
+
+/// One call of Burn's Learner.
+struct Phase {
+    name: &'static str,
+    dir: PathBuf,
+    epochs: usize,
+    has_valid: bool,
+}
+
+impl Phase {
+    fn run(
+        &self,
+        config: &ExperimentConfig,
+        device: &Device,
+        batcher: &MultiHotBatcher,
+        train: ImdbDataset,
+        valid: ImdbDataset,
+        opts: &RunOptions,
+    ) -> Result<(Classifier, Vec<EpochMetrics>)> {
+        let checkpoint_dir = self.dir.join("checkpoint");
+        let done = if opts.resume {
+            last_complete_checkpoint(&checkpoint_dir).min(self.epochs)
+        } else {
+            0
+        };
+
+        // Same seed, same initial weights: phase 2 starts from scratch, as the notebook's retraining does.
+        device.seed(config.seed);
+        let autodiff = device.clone().autodiff();
+        let model = Classifier {
+            mlp: config.model.try_init(&autodiff)?,
+            loss: config.loss,
+        };
+        let loader = |ds, seed, dev: &Device, first| {
+            Arc::new(ReviewLoader::new(
+                ds,
+                batcher.clone(),
+                config.batch_size,
+                seed,
+                dev.clone(),
+                first,
+            ))
+        };
+        let train_loader = loader(train, Some(config.seed), &autodiff, done);
+        let valid_loader = loader(valid, None, device, 0);
+
+        let tui = !opts.quiet && std::io::stdout().is_terminal();
+        let divergence = Divergence::default();
+        let label = format!("[{}:{}]", config.name, self.name);
+        let mut training = SupervisedTraining::new(&self.dir, train_loader, valid_loader)
+            .metrics((AccuracyMetric::new(), LossMetric::new()))
+            .with_custom_checkpointers(
+                AtomicFileCheckpointer::new(&checkpoint_dir, "model"),
+                AtomicFileCheckpointer::new(&checkpoint_dir, "optim"),
+                AtomicFileCheckpointer::new(&checkpoint_dir, "scheduler"),
+            )
+            .num_epochs(self.epochs)
+            .early_stopping(EpochMonitor::new(
+                &label,
+                self.epochs,
+                !tui && !opts.quiet,
+                self.has_valid,
+                divergence.clone(),
+            ))
+            // Burn would install a global tracing subscriber per run; a study runs many.
+            .with_application_logger(None);
+        if !tui {
+            training = training.renderer(Box::new(SilentRenderer));
+        }
+        if done > 0 {
+            training = training.checkpoint(done);
+        }
+        let optim = config.optimizer.init();
+        let result = training.launch(Learner::new(model, optim, config.optimizer.learning_rate));
+
+        if let Some((split, epoch, value)) = *divergence.lock().expect("monitor lock") {
+            return Err(TrainError::NonFiniteLoss {
+                split,
+                epoch,
+                value,
+            });
+        }
+        if result.error.is_some() || result.interrupted.is_some() {
+            let reason = match (&result.error, &result.interrupted) {
+                (Some(e), _) => e.to_string(),
+                (None, Some(i)) => i.reason.clone().unwrap_or_else(|| "interrupted".into()),
+                (None, None) => unreachable!(),
+            };
+            let completed = last_complete_checkpoint(&checkpoint_dir);
+            return Err(TrainError::Interrupted {
+                completed,
+                expected: self.epochs,
+                reason,
+            });
+        }
+        let history = read_learner_history(&self.dir, self.epochs)?;
+        Ok((result.model, history))
+    }
+}
+
+fn write_artifacts(
+    config: &ExperimentConfig,
+    model: &Classifier,
+    results: &Results,
+    out: &Path,
+) -> Result<()> {
+    write_atomic(
+        &out.join("history.csv"),
+        to_csv(&results.history).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("history.json"),
+        to_json(&results.history).as_bytes(),
+    )?;
+    save_model(config, model, &out.join("model"))?;
+    plot_history(&results.history, out, "Validation")?;
+    // Last, so its presence means the run finished.
+    write_atomic(&out.join("results.json"), to_json(results).as_bytes())
+}
+
+/// Writes the model as the model crate alone can load it: `config.json` (an `MlpConfig`) and
+/// `model.bpk`. Built in a temp directory and renamed into place.
+fn save_model(config: &ExperimentConfig, model: &Classifier, dir: &Path) -> Result<()> {
+    let parent = dir.parent().expect("model dir has a parent");
+    let tmp = tempfile::Builder::new()
+        .prefix(".model-")
+        .tempdir_in(parent)
+        .map_err(|e| TrainError::io(parent, e))?;
+    config
+        .model
+        .save(tmp.path().join("config.json"))
+        .map_err(|e| TrainError::io(tmp.path(), e))?;
+    model
+        .mlp
+        .clone()
+        .save_file(tmp.path().join("model"))
+        .map_err(|e| {
+            TrainError::io(
+                tmp.path().join("model.bpk"),
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    }
+    let tmp = tmp.keep();
+    std::fs::rename(&tmp, dir).map_err(|e| TrainError::io(dir, e))
+}
+
+/// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| TrainError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| TrainError::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| TrainError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| TrainError::io(path, e.error))?;
+    Ok(())
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("histories and results always serialise")
+}
