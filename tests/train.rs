@@ -6,7 +6,9 @@ use burn::module::Module;
 use burn::tensor::Device;
 use burn_imdb::data::{DataSource, Imdb, ImdbLoader};
 use burn_imdb::model::MlpConfig;
-use burn_imdb::train::{Backend, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment};
+use burn_imdb::train::{
+    Backend, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,16 +18,29 @@ fn sample_path() -> PathBuf {
 }
 
 fn sample(cache: &Path) -> Imdb {
-    ImdbLoader::new(DataSource::Embedded).cache_dir(cache).load().unwrap()
+    ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(cache)
+        .load()
+        .unwrap()
 }
 
 /// A small, fast experiment on the 2,500 + 2,500 review sample.
 fn small_config(name: &str) -> ExperimentConfig {
-    ExperimentConfig::new().with_name(name.into()).with_validation(1_000).with_epochs(3).with_batch_size(128).with_seed(7)
+    ExperimentConfig::new()
+        .with_name(name.into())
+        .with_validation(1_000)
+        .with_epochs(3)
+        .with_batch_size(128)
+        .with_seed(7)
 }
 
 fn opts(out: &Path) -> RunOptions {
-    RunOptions { out_dir: out.to_owned(), backend: Backend::select(Some("flex")).unwrap(), resume: false, quiet: true }
+    RunOptions {
+        out_dir: out.to_owned(),
+        backend: Backend::select(Some("flex")).unwrap(),
+        resume: false,
+        quiet: true,
+    }
 }
 
 #[test]
@@ -41,34 +56,75 @@ fn a_short_run_learns_and_writes_every_artifact() {
     assert!(r.test_accuracy > 0.7, "test accuracy {}", r.test_accuracy);
     assert!((1..=3).contains(&r.chosen_epoch));
     assert_eq!(r.retrain_history.len(), r.chosen_epoch);
-    assert_eq!((r.train_reviews, r.validation_reviews, r.test_reviews), (2_500, 1_000, 2_500));
+    assert_eq!(
+        (r.train_reviews, r.validation_reviews, r.test_reviews),
+        (2_500, 1_000, 2_500)
+    );
 
-    for f in ["config.json", "history.csv", "history.json", "results.json", "loss.png", "loss.svg", "accuracy.png", "accuracy.svg"] {
+    for f in [
+        "config.json",
+        "history.csv",
+        "history.json",
+        "results.json",
+        "loss.png",
+        "loss.svg",
+        "accuracy.png",
+        "accuracy.svg",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("epoch,loss,accuracy,val_loss,val_accuracy"));
+    assert_eq!(
+        lines.next(),
+        Some("epoch,loss,accuracy,val_loss,val_accuracy")
+    );
     assert_eq!(lines.count(), 3);
-    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    for key in ["name", "chosen_epoch", "test_loss", "test_accuracy", "best_val_accuracy", "fit_seconds", "retrain_seconds", "backend", "seed", "history"] {
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    for key in [
+        "name",
+        "chosen_epoch",
+        "test_loss",
+        "test_accuracy",
+        "best_val_accuracy",
+        "fit_seconds",
+        "retrain_seconds",
+        "backend",
+        "seed",
+        "history",
+    ] {
         assert!(results.get(key).is_some(), "results.json lacks {key}");
     }
     assert_eq!(results["backend"], "flex");
     // No temp files left behind.
-    let stray: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+    let stray: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
     assert!(stray.is_empty(), "{stray:?}");
 
     // The saved model loads with the model crate alone and classifies like the trained one.
     let device = Device::flex();
-    let mlp = MlpConfig::load(out.join("model/config.json")).unwrap().init(&device).load_file(out.join("model/model"));
+    let mlp = MlpConfig::load(out.join("model/config.json"))
+        .unwrap()
+        .init(&device)
+        .load_file(out.join("model/model"));
     let batcher = burn_imdb::data::MultiHotBatcher::new(10_000);
     let test = imdb.test_dataset();
     let batch = batcher.batch_reviews((0..500).map(|i| test.review(i)), &device);
     let burn_imdb::data::ImdbInputs::MultiHot(x) = batch.inputs;
     let predicted = mlp.forward(x).greater_elem(0.0).int().squeeze_dim::<1>(1);
-    let correct: i64 = predicted.equal(batch.targets).int().sum().into_scalar::<i64>();
-    assert!(correct as f64 / 500.0 > 0.7, "reloaded model: {correct}/500 correct");
+    let correct: i64 = predicted
+        .equal(batch.targets)
+        .int()
+        .sum()
+        .into_scalar::<i64>();
+    assert!(
+        correct as f64 / 500.0 > 0.7,
+        "reloaded model: {correct}/500 correct"
+    );
 }
 
 #[test]
@@ -79,7 +135,10 @@ fn same_seed_same_numbers() {
     let a = run_experiment(&config, &imdb, &opts(&tmp.path().join("a"))).unwrap();
     let b = run_experiment(&config, &imdb, &opts(&tmp.path().join("b"))).unwrap();
     assert_eq!(a.history, b.history);
-    assert_eq!((a.test_loss, a.test_accuracy), (b.test_loss, b.test_accuracy));
+    assert_eq!(
+        (a.test_loss, a.test_accuracy),
+        (b.test_loss, b.test_accuracy)
+    );
 }
 
 #[test]
@@ -99,26 +158,57 @@ fn invalid_config_fails_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
     let out = tmp.path().join("never");
-    let err = run_experiment(&small_config("bad").with_batch_size(0), &imdb, &opts(&out)).unwrap_err();
-    assert!(matches!(err, TrainError::InvalidConfig { field: "batch_size", .. }), "{err}");
+    let err =
+        run_experiment(&small_config("bad").with_batch_size(0), &imdb, &opts(&out)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::InvalidConfig {
+                field: "batch_size",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing is written for an invalid config");
 }
 
 /// The `baseline` example binary (built by `cargo test` next to the test binaries).
 fn baseline_exe() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    let exe = deps.parent().unwrap().join("examples").join(format!("baseline{}", std::env::consts::EXE_SUFFIX));
-    assert!(exe.is_file(), "{} missing: run `cargo test` (which builds the examples)", exe.display());
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let exe = deps
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("baseline{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.is_file(),
+        "{} missing: run `cargo test` (which builds the examples)",
+        exe.display()
+    );
     exe
 }
 
 fn baseline(config: &Path, out: &Path, resume: bool, cache: &Path) -> Command {
     let mut cmd = Command::new(baseline_exe());
-    cmd.arg("--data").arg(sample_path()).arg("--config").arg(config).arg("--out").arg(out).arg("--device").arg("flex");
+    cmd.arg("--data")
+        .arg(sample_path())
+        .arg("--config")
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .arg("--device")
+        .arg("flex");
     if resume {
         cmd.arg("--resume");
     }
-    cmd.env("BURN_IMDB_CACHE", cache).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.env("BURN_IMDB_CACHE", cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     cmd
 }
 
@@ -134,30 +224,52 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
     let cache = tmp.path().join("cache");
     let config_path = tmp.path().join("resume.json");
     // Small batches make each epoch take long enough to kill the run in the middle.
-    let config = small_config("resume").with_epochs(8).with_batch_size(16).with_selection(EpochSelection::Fixed(2));
+    let config = small_config("resume")
+        .with_epochs(8)
+        .with_batch_size(16)
+        .with_selection(EpochSelection::Fixed(2));
     config.save(&config_path).unwrap();
 
     let full = tmp.path().join("full");
-    assert!(baseline(&config_path, &full, false, &cache).status().unwrap().success());
+    assert!(
+        baseline(&config_path, &full, false, &cache)
+            .status()
+            .unwrap()
+            .success()
+    );
 
     let cut = tmp.path().join("cut");
     let mut child = baseline(&config_path, &cut, false, &cache).spawn().unwrap();
     let marker = cut.join("fit/checkpoint/model-3.bpk");
     let started = Instant::now();
     while !marker.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
-        assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint after 120 s");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be interrupted"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint after 120 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     assert!(!cut.join("results.json").exists(), "killed before the end");
 
-    assert!(baseline(&config_path, &cut, true, &cache).status().unwrap().success());
+    assert!(
+        baseline(&config_path, &cut, true, &cache)
+            .status()
+            .unwrap()
+            .success()
+    );
     let (a, b) = (results(&full), results(&cut));
     assert_eq!(a.history, b.history);
     assert_eq!(a.retrain_history, b.retrain_history);
-    assert_eq!((a.test_loss, a.test_accuracy), (b.test_loss, b.test_accuracy));
+    assert_eq!(
+        (a.test_loss, a.test_accuracy),
+        (b.test_loss, b.test_accuracy)
+    );
 }
 
 /// CI's real-data check (skipped without `BURN_IMDB_DATA`): the seed model reaches ≥ 0.86 test
@@ -165,14 +277,30 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
 #[test]
 fn full_data_reaches_086_in_four_epochs() {
     let Some(path) = std::env::var_os("BURN_IMDB_DATA").filter(|p| !p.is_empty()) else {
-        eprintln!("SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data training test");
+        eprintln!(
+            "SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data training test"
+        );
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let imdb = ImdbLoader::new(DataSource::Path(path.into())).cache_dir(tmp.path()).load().unwrap();
-    let config = ExperimentConfig::new().with_name("ci".into()).with_epochs(4);
+    let imdb = ImdbLoader::new(DataSource::Path(path.into()))
+        .cache_dir(tmp.path())
+        .load()
+        .unwrap();
+    let config = ExperimentConfig::new()
+        .with_name("ci".into())
+        .with_epochs(4);
     let r = run_experiment(&config, &imdb, &opts(&tmp.path().join("ci"))).unwrap();
     assert!(r.chosen_epoch <= 4);
-    assert!(r.test_accuracy >= 0.86, "test accuracy {} after {} epochs", r.test_accuracy, r.chosen_epoch);
-    assert!(r.best_val_accuracy >= 0.86, "best validation accuracy {}", r.best_val_accuracy);
+    assert!(
+        r.test_accuracy >= 0.86,
+        "test accuracy {} after {} epochs",
+        r.test_accuracy,
+        r.chosen_epoch
+    );
+    assert!(
+        r.best_val_accuracy >= 0.86,
+        "best validation accuracy {}",
+        r.best_val_accuracy
+    );
 }

@@ -298,3 +298,58 @@ fn num_words_below_four_is_rejected_before_reading() {
         "{err}"
     );
 }
+
+#[test]
+fn official_source_falls_back_to_the_sample_when_the_download_is_impossible() {
+    // Nothing listens on the port of a listener we just closed: the connection is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cache = tempfile::tempdir().unwrap();
+    let imdb = ImdbLoader::new(DataSource::Official)
+        .cache_dir(cache.path())
+        .url(format!("http://127.0.0.1:{port}/aclImdb_v1.tar.gz"))
+        .quiet(true)
+        .load()
+        .unwrap();
+    assert_eq!(imdb.provenance.kind, SourceKind::Embedded);
+    assert_eq!(imdb.train.len(), 2_500);
+    // Nothing that looks like a complete archive was left in the cache.
+    assert!(!cache.path().join("aclImdb_v1.tar.gz").exists());
+}
+
+#[test]
+fn a_wrong_checksum_from_the_server_is_an_error_not_a_fallback() {
+    // A local server that answers with bytes that are not the official archive.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf);
+        let body = b"not the IMDB archive";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).unwrap();
+        conn.write_all(body).unwrap();
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let err = ImdbLoader::new(DataSource::Official)
+        .cache_dir(cache.path())
+        .url(format!("http://127.0.0.1:{port}/aclImdb_v1.tar.gz"))
+        .quiet(true)
+        .load()
+        .unwrap_err();
+    server.join().unwrap();
+    assert!(matches!(err, DataError::ChecksumMismatch { .. }), "{err}");
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "the bad download was discarded"
+    );
+}

@@ -219,11 +219,15 @@ impl Phase {
             0
         };
 
-        // Same seed, same initial weights: phase 2 starts from scratch, as the notebook's retraining does.
-        device.seed(config.seed);
+        // Phase 2 starts from scratch, as the notebook's retraining does. Weights are drawn on the
+        // CPU and then moved, so a seed gives the same initial model on every backend (each
+        // backend has its own random generator).
+        let host = Device::flex().autodiff();
+        host.seed(config.seed);
         let autodiff = device.clone().autodiff();
+        let mlp = config.model.try_init(&host)?.fork(&autodiff);
         let model = Classifier {
-            mlp: config.model.try_init(&autodiff)?,
+            mlp,
             loss: config.loss,
         };
         let loader = |ds, seed, dev: &Device, first| {
