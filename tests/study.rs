@@ -30,8 +30,8 @@ fn experiment_files_are_the_seed_variants() {
         if write {
             std::fs::write(&path, &json).unwrap();
         }
-        let on_disk = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let on_disk =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let value = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
         assert_eq!(
             value(&on_disk),
@@ -74,7 +74,10 @@ fn a_config_whose_name_is_not_its_file_name_is_refused() {
     )
     .unwrap();
     let err = load_experiments(tmp.path()).unwrap_err().to_string();
-    assert!(err.contains("mine.json") && err.contains("must match"), "{err}");
+    assert!(
+        err.contains("mine.json") && err.contains("must match"),
+        "{err}"
+    );
     std::fs::write(tmp.path().join("mine.json"), "{ \"name\": 3 }").unwrap();
     let err = load_experiments(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("mine.json"), "{err}");
@@ -179,11 +182,19 @@ fn report_from_a_synthetic_summary() {
     assert_eq!(units[8], "+0.0300 [+0.0073, +0.0527]");
     assert_eq!(units[9], "0.0213");
     assert_eq!(units[10], "better");
-    let test = summary.variant("units_32").unwrap().vs_baseline.as_ref().unwrap();
+    let test = summary
+        .variant("units_32")
+        .unwrap()
+        .vs_baseline
+        .as_ref()
+        .unwrap();
     let t = test.test.unwrap();
     assert!((t.p - 0.021311641128756713).abs() < 1e-9, "{t:?}");
     assert!((t.t - 3.674234614174767).abs() < 1e-9, "{t:?}");
-    assert_eq!((test.metric, test.verdict), (Metric::TestAccuracy, Verdict::Better));
+    assert_eq!(
+        (test.metric, test.verdict),
+        (Metric::TestAccuracy, Verdict::Better)
+    );
 
     // three_layers: p = 0.671737255330586 (scipy), not significant.
     let three = row(&md, "three_layers");
@@ -218,7 +229,10 @@ fn report_from_a_synthetic_summary() {
     assert_eq!(srcs.len(), 10, "{srcs:?}");
     for src in srcs {
         assert!(out.join(src).is_file(), "{src} missing");
-        assert!(out.join(src).with_extension("png").is_file(), "{src} PNG missing");
+        assert!(
+            out.join(src).with_extension("png").is_file(),
+            "{src} PNG missing"
+        );
     }
     let svg = std::fs::read_to_string(out.join("figures/compare_units_32.svg")).unwrap();
     assert!(svg.contains("Validation accuracy") && svg.contains("Validation loss"));
@@ -256,7 +270,12 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
     let first = run_study(&configs, &loader, &opts).unwrap();
     assert_eq!(first.runs.len(), 4);
     assert!(first.runs.iter().all(|r| !r.reused));
-    for (name, seed) in [("baseline", 42), ("baseline", 43), ("tanh", 42), ("tanh", 43)] {
+    for (name, seed) in [
+        ("baseline", 42),
+        ("baseline", 43),
+        ("tanh", 42),
+        ("tanh", 43),
+    ] {
         let dir = run_dir(&out, name, seed);
         for f in ["config.json", "results.json", "history.csv", "loss.png"] {
             assert!(dir.join(f).is_file(), "{}/{f} missing", dir.display());
@@ -280,7 +299,10 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
     assert_eq!(summary.variants.len(), 2);
     assert_eq!(summary.train_reviews, 2_500);
     let tanh = summary.variant("tanh").unwrap();
-    assert_eq!(tanh.runs.iter().map(|r| r.seed).collect::<Vec<_>>(), [42, 43]);
+    assert_eq!(
+        tanh.runs.iter().map(|r| r.seed).collect::<Vec<_>>(),
+        [42, 43]
+    );
     assert!(tanh.vs_baseline.as_ref().unwrap().test.is_some());
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**Small data.**"), "the sample is flagged");

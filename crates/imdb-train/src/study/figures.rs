@@ -72,14 +72,14 @@ pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
                 baseline,
                 variant: v,
             };
-            save(&|p| write_image(&fig, p, (1300, 520)), &compare_stem(&v.name))?;
+            save(
+                &|p| write_image(&fig, p, (1300, 520)),
+                &compare_stem(&v.name),
+            )?;
         }
     }
     let chart = TestAccuracyChart { summary };
-    save(
-        &|p| write_image(&chart, p, (900, 540)),
-        TEST_ACCURACY_STEM,
-    )?;
+    save(&|p| write_image(&chart, p, (900, 540)), TEST_ACCURACY_STEM)?;
     Ok(written)
 }
 
@@ -141,7 +141,11 @@ fn band_panel<DB: DrawingBackend>(
             .iter()
             .flat_map(|(_, c, _)| [bounds(c, 1.0), bounds(c, -1.0)].concat()),
     );
-    let epochs = series.iter().map(|(_, c, _)| c.mean.len()).max().unwrap_or(1);
+    let epochs = series
+        .iter()
+        .map(|(_, c, _)| c.mean.len())
+        .max()
+        .unwrap_or(1);
     let mut chart = ChartBuilder::on(area)
         .margin(16)
         .x_label_area_size(48)
@@ -201,7 +205,8 @@ impl Drawing for TestAccuracyChart<'_> {
             let ci = v.test_accuracy.ci95.unwrap_or([v.test_accuracy.mean; 2]);
             v.runs.iter().map(|r| r.test_accuracy).chain(ci)
         });
-        let n = variants.len().max(1) as i32;
+        // A segmented integer range has one segment per value, its end included.
+        let last = variants.len().max(1) as i32 - 1;
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "Test accuracy per variant (mean, 95% interval, each seed)",
@@ -210,7 +215,7 @@ impl Drawing for TestAccuracyChart<'_> {
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d((0..n).into_segmented(), padded_range(values))?;
+            .build_cartesian_2d((0..last).into_segmented(), padded_range(values))?;
         let name = |x: &SegmentValue<i32>| match x {
             SegmentValue::CenterOf(i) => variants
                 .get(*i as usize)
@@ -223,7 +228,7 @@ impl Drawing for TestAccuracyChart<'_> {
             .y_desc("Test accuracy")
             .axis_desc_style(("sans-serif", 18))
             .label_style(("sans-serif", 14))
-            .x_labels(variants.len() + 1)
+            .x_labels(variants.len())
             .x_label_formatter(&name)
             .y_label_formatter(&|y| format!("{y:.3}"))
             .draw()?;
@@ -234,9 +239,11 @@ impl Drawing for TestAccuracyChart<'_> {
             } else {
                 ORANGE
             };
-            chart.draw_series(v.runs.iter().map(|r| {
-                Circle::new((x.clone(), r.test_accuracy), 3, GREY.filled())
-            }))?;
+            chart.draw_series(
+                v.runs
+                    .iter()
+                    .map(|r| Circle::new((x.clone(), r.test_accuracy), 3, GREY.filled())),
+            )?;
             if let Some([lo, hi]) = v.test_accuracy.ci95 {
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(x.clone(), lo), (x.clone(), hi)],
@@ -244,10 +251,10 @@ impl Drawing for TestAccuracyChart<'_> {
                 )))?;
                 // Caps: short horizontal strokes, in pixels so they do not depend on the scale.
                 for y in [lo, hi] {
-                    chart.draw_series(std::iter::once(EmptyElement::at((x.clone(), y)) + PathElement::new(
-                        vec![(-8, 0), (8, 0)],
-                        color.stroke_width(2),
-                    )))?;
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at((x.clone(), y))
+                            + PathElement::new(vec![(-8, 0), (8, 0)], color.stroke_width(2)),
+                    ))?;
                 }
             }
             let mean = v.test_accuracy.mean;

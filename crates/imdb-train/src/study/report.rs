@@ -1,7 +1,7 @@
 //! `report.md`, `report.html` and `summary.json` from a [`Summary`].
 //!
 //! Every sentence that states a finding is built from the numbers: the report is laid out once as
-//! a small document ([`Block`]s) and rendered twice, so Markdown and HTML cannot disagree.
+//! a small document (blocks) and rendered twice, so Markdown and HTML cannot disagree.
 
 use super::claims::{ClaimOutcome, Support};
 use super::figures::{FIGURES_DIR, TEST_ACCURACY_STEM, compare_stem, loss_stem, write_figures};
@@ -76,8 +76,9 @@ fn document(s: &Summary) -> Vec<Block> {
         ),
         Block::Paragraph(vec![text(format!(
             "Every run follows the seed notebook's protocol: train with validation, choose the \
-             epoch with the lowest validation loss, retrain from scratch on all {} training \
-             reviews for that many epochs, evaluate on the {} test reviews. Backend: {}. Data \
+             retraining epoch from the validation history (each config's selection rule), \
+             retrain from scratch on all {} training reviews for that many epochs, evaluate on \
+             the {} test reviews. Backend: {}. Data \
              checksum: {}. Wall time of all runs: {}.",
             s.train_reviews,
             s.test_reviews,
@@ -98,7 +99,8 @@ fn document(s: &Summary) -> Vec<Block> {
     }
     doc.push(Block::Paragraph(vec![text(format!(
         "Statistics over seeds: mean ± sample standard deviation (n − 1); 95% interval of the mean \
-         = mean ± t(0.975, n − 1)·std/√n. Each variant's test accuracy is compared with the \
+         = mean ± t(0.975, n − 1)·std/√n. Losses include the L2 penalty where a variant has one, as Keras reports them. Each \
+         variant's test accuracy is compared with the \
          baseline's by {} at α = {}; the verdict is “better” or “worse” when p < α, else “no \
          detectable difference” (which is not evidence of equality).",
         s.test, s.alpha
@@ -107,7 +109,10 @@ fn document(s: &Summary) -> Vec<Block> {
     doc.push(Block::Heading(2, "Results".into()));
     doc.push(results_table(s));
 
-    doc.push(Block::Heading(2, "Each variant against the baseline".into()));
+    doc.push(Block::Heading(
+        2,
+        "Each variant against the baseline".into(),
+    ));
     let baseline = s.variant(&s.baseline);
     let items: Vec<Vec<Inline>> = s
         .variants
@@ -315,10 +320,9 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
         (Some(c), Some((v, r))) => {
             item.push(text(format!("Repeated runs: {}. ", measured(v, r, c))));
             let finding = match outcome.support {
-                Some(Support::Supported) => format!(
-                    "Supported: {}.",
-                    verdict_phrase(v, c, s.alpha)
-                ),
+                Some(Support::Supported) => {
+                    format!("Supported: {}.", verdict_phrase(v, c, s.alpha))
+                }
                 Some(Support::NotSupported) => format!(
                     "Not supported: no detectable difference at α = {}.",
                     s.alpha
@@ -330,7 +334,7 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
                 None if c.test.is_none() => {
                     "Not evaluated: each side needs at least two seeds.".into()
                 }
-                None => format!("Finding: {}.", capitalised(&verdict_phrase(v, c, s.alpha))),
+                None => format!("Finding: {}.", verdict_phrase(v, c, s.alpha)),
             };
             item.push(Strong(finding));
         }
@@ -390,7 +394,11 @@ fn duration(seconds: f64) -> String {
     if seconds < 60.0 {
         format!("{seconds:.1} s")
     } else if seconds < 3600.0 {
-        format!("{} min {:02} s", (seconds / 60.0) as u64, seconds as u64 % 60)
+        format!(
+            "{} min {:02} s",
+            (seconds / 60.0) as u64,
+            seconds as u64 % 60
+        )
     } else {
         format!(
             "{} h {:02} min",
@@ -496,7 +504,9 @@ fn to_html(doc: &[Block]) -> String {
     );
     for block in doc {
         match block {
-            Block::Heading(level, t) => out.push_str(&format!("<h{level}>{}</h{level}>\n", escape(t))),
+            Block::Heading(level, t) => {
+                out.push_str(&format!("<h{level}>{}</h{level}>\n", escape(t)))
+            }
             Block::Paragraph(parts) => out.push_str(&format!("<p>{}</p>\n", inline(parts))),
             Block::List(items) => {
                 out.push_str("<ul>\n");
@@ -544,7 +554,10 @@ mod tests {
         assert_eq!(p_value(0.00001), "< 0.0001");
         assert_eq!(p_value(0.01234), "0.0123");
         assert_eq!(signed(-0.00215), "-0.0022");
-        assert_eq!(figure_link("loss_my run", "svg"), "figures/loss_my%20run.svg");
+        assert_eq!(
+            figure_link("loss_my run", "svg"),
+            "figures/loss_my%20run.svg"
+        );
         assert_eq!(escape("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
         let e = Estimate::of(&[0.87, 0.88, 0.89]).unwrap();
         assert_eq!(mean_std(&e, 4), "0.8800 ± 0.0100");

@@ -158,7 +158,10 @@ fn check(configs: &[ExperimentConfig], opts: &StudyOptions) -> Result<()> {
             return fail(format!("two variants are named {:?}", c.name));
         }
         if c.seed.checked_add(opts.seeds as u64 - 1).is_none() {
-            return fail(format!("{}: seed {} + {} seeds overflows", c.name, c.seed, opts.seeds));
+            return fail(format!(
+                "{}: seed {} + {} seeds overflows",
+                c.name, c.seed, opts.seeds
+            ));
         }
     }
     Ok(())
@@ -209,10 +212,7 @@ fn fresh_run(
     if stale.exists() {
         std::fs::remove_file(&stale).map_err(|e| TrainError::io(&stale, e))?;
     }
-    write_atomic(
-        &dir.join(DATA_MARKER),
-        imdb.provenance.checksum.as_bytes(),
-    )?;
+    write_atomic(&dir.join(DATA_MARKER), imdb.provenance.checksum.as_bytes())?;
     run_experiment(config, imdb, &run_options(opts, dir, false))
 }
 

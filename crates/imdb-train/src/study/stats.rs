@@ -316,7 +316,10 @@ mod tests {
             (10.0, 10.0, 0.5, 0.5),
         ] {
             let got = regularized_incomplete_beta(a, b, x);
-            assert!(close(got, want, 1e-12), "I_{x}({a},{b}) = {got}, want {want}");
+            assert!(
+                close(got, want, 1e-12),
+                "I_{x}({a},{b}) = {got}, want {want}"
+            );
         }
     }
 
@@ -333,7 +336,10 @@ mod tests {
             (0.3, 30.0, 0.6168769473578236),
         ] {
             let got = student_t_cdf(t, df);
-            assert!(close(got, want, 1e-12), "cdf({t}, {df}) = {got}, want {want}");
+            assert!(
+                close(got, want, 1e-12),
+                "cdf({t}, {df}) = {got}, want {want}"
+            );
         }
     }
 
@@ -364,7 +370,10 @@ mod tests {
         assert!(close(w.t, 4.440444213432049, 1e-10), "{w:?}");
         assert!(close(w.p, 0.003236855450867352, 1e-9), "{w:?}");
         assert!(close(w.df, 6.791309098530403, 1e-10), "{w:?}");
-        assert!(w.ci95[0] > 0.0, "a significant difference excludes 0: {w:?}");
+        assert!(
+            w.ci95[0] > 0.0,
+            "a significant difference excludes 0: {w:?}"
+        );
 
         let w = welch(&[0.87, 0.88, 0.89], &[0.875, 0.879, 0.883, 0.90]).unwrap();
         assert!(close(w.t, -0.5330751587507017, 1e-10), "{w:?}");

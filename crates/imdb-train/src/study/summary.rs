@@ -15,7 +15,8 @@ pub const ALPHA: f64 = 0.05;
 pub const BASELINE: &str = "baseline";
 
 /// The test the report uses, in words.
-pub const TEST_NAME: &str = "Welch's two-sample t-test (two-sided, unequal variances, seeds as independent runs)";
+pub const TEST_NAME: &str =
+    "Welch's two-sample t-test (two-sided, unequal variances, seeds as independent runs)";
 
 /// A per-run number the study compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,13 +19,13 @@ pub fn seed_variants() -> Vec<ExperimentConfig> {
     };
     vec![
         variant("baseline", MlpConfig::new()),
-        variant("three_layers", MlpConfig::new().with_hidden(vec![16, 16, 16])),
+        variant(
+            "three_layers",
+            MlpConfig::new().with_hidden(vec![16, 16, 16]),
+        ),
         variant("units_32", MlpConfig::new().with_hidden(vec![32, 32])),
         variant("mse", MlpConfig::new()).with_loss(Loss::Mse),
-        variant(
-            "tanh",
-            MlpConfig::new().with_activation(Activation::Tanh),
-        ),
+        variant("tanh", MlpConfig::new().with_activation(Activation::Tanh)),
         variant("l2", MlpConfig::new().with_l2(Some(0.002))),
         variant("dropout", MlpConfig::new().with_dropout(Some(0.5))),
     ]
@@ -78,7 +78,10 @@ pub fn load_experiment(path: &Path) -> Result<ExperimentConfig> {
     let config: ExperimentConfig = serde_json::from_str(&text)
         .map_err(|e| file_err(format!("not an experiment config: {e}")))?;
     config.validate().map_err(|e| file_err(e.to_string()))?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if config.name != stem {
         return Err(file_err(format!(
             "its name is {:?} but the file is {stem}.json: they must match",
@@ -103,10 +106,7 @@ pub fn select(configs: Vec<ExperimentConfig>, only: &[String]) -> Result<Vec<Exp
     {
         let known: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
         return Err(TrainError::Study {
-            message: format!(
-                "no variant named {unknown:?}; known: {}",
-                known.join(", ")
-            ),
+            message: format!("no variant named {unknown:?}; known: {}", known.join(", ")),
         });
     }
     Ok(configs
