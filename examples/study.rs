@@ -98,7 +98,7 @@ fn main() -> Result<()> {
     }
     let reused = outcome.runs.iter().filter(|r| r.reused).count();
     println!(
-        "\n{} runs ({} reused) in {:.1} s; report: {}",
+        "\n{} run(s) ({} reused) in {:.1} s; report: {}",
         outcome.runs.len(),
         reused,
         started.elapsed().as_secs_f64(),
