@@ -7,6 +7,8 @@
 //!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
 //! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
 //!
+//! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
+//!
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
 
 pub mod backend;
@@ -20,6 +22,7 @@ pub mod monitor;
 pub mod plot;
 pub mod protocol;
 pub mod rmsprop;
+pub mod study;
 
 pub use backend::Backend;
 pub use classifier::Classifier;

@@ -10,7 +10,8 @@ use std::sync::Once;
 /// DejaVu Sans (see `assets/fonts/DejaVu-LICENSE.txt`), compiled in so PNGs need no system fonts.
 const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
-fn register_font() {
+/// Makes the embedded font the one plotters finds as `"sans-serif"` (once per process).
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
@@ -19,14 +20,27 @@ fn register_font() {
     });
 }
 
+/// The colour of the notebook's series (matplotlib's default blue).
+pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);
+
+/// Something that draws itself on any plotters backend, so one drawing makes both the PNG and
+/// the SVG.
+pub(crate) trait Drawing {
+    /// Draws onto `root`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
 /// One figure: a training series (dots) and a validation series (line), like the notebook's
 /// `plt.plot(epochs, loss, "bo")` / `plt.plot(epochs, val_loss, "b")`.
-struct Figure<'a> {
-    title: &'a str,
-    y_label: &'a str,
-    train: Vec<(f64, f64)>,
-    valid: Vec<(f64, f64)>,
-    valid_label: &'a str,
+pub(crate) struct Figure<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) y_label: &'a str,
+    pub(crate) train: Vec<(f64, f64)>,
+    pub(crate) valid: Vec<(f64, f64)>,
+    pub(crate) valid_label: &'a str,
 }
 
 /// Draws `loss.{png,svg}` and `accuracy.{png,svg}` into `dir` and returns their paths.
@@ -63,15 +77,16 @@ pub fn plot_history(
     for (name, fig) in [("loss", &loss), ("accuracy", &accuracy)] {
         for ext in ["png", "svg"] {
             let path = dir.join(format!("{name}.{ext}"));
-            write_figure(fig, &path)?;
+            write_image(fig, &path, (800, 560))?;
             written.push(path);
         }
     }
     Ok(written)
 }
 
-/// Renders to a temp file in the same directory, then renames: no half-drawn image is left behind.
-fn write_figure(fig: &Figure, path: &Path) -> Result<()> {
+/// Renders `drawing` as PNG or SVG (by `path`'s extension) of `size` pixels to a temp file in the
+/// same directory, then renames: no half-drawn image is left behind.
+pub(crate) fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32)) -> Result<()> {
     register_font();
     let plot_err = |message: String| TrainError::Plot {
         path: path.to_owned(),
@@ -84,14 +99,13 @@ fn write_figure(fig: &Figure, path: &Path) -> Result<()> {
         .suffix(&format!(".{ext}"))
         .tempfile_in(dir)
         .map_err(|e| TrainError::io(dir, e))?;
-    let size = (800, 560);
     if ext == "svg" {
         let root = SVGBackend::new(tmp.path(), size).into_drawing_area();
-        draw(fig, &root).map_err(|e| plot_err(e.to_string()))?;
+        drawing.draw(&root).map_err(|e| plot_err(e.to_string()))?;
         root.present().map_err(|e| plot_err(e.to_string()))?;
     } else {
         let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
-        draw(fig, &root).map_err(|e| plot_err(e.to_string()))?;
+        drawing.draw(&root).map_err(|e| plot_err(e.to_string()))?;
         root.present().map_err(|e| plot_err(e.to_string()))?;
     }
     tmp.persist(path)
@@ -99,32 +113,40 @@ fn write_figure(fig: &Figure, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn draw<DB: DrawingBackend>(
-    fig: &Figure,
-    root: &DrawingArea<DB, Shift>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    root.fill(&WHITE)?;
-    let finite = |s: &[(f64, f64)]| {
-        s.iter()
-            .map(|p| p.1)
-            .filter(|v| v.is_finite())
-            .collect::<Vec<_>>()
-    };
-    let ys: Vec<f64> = [finite(&fig.train), finite(&fig.valid)].concat();
-    let (lo, hi) = ys
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+/// The range of the finite `values`, padded by 5% so no point sits on the frame; `0..1` if none.
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
             (a.min(y), b.max(y))
         });
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let pad = ((hi - lo) * 0.05).max(1e-3);
+    lo - pad..hi + pad
+}
+
+impl Drawing for Figure<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        draw_figure(self, root)
+    }
+}
+
+fn draw_figure<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let y_range = padded_range(fig.train.iter().chain(&fig.valid).map(|p| p.1));
     let last = fig.train.len().max(1) as f64;
     let mut chart = ChartBuilder::on(root)
         .caption(fig.title, ("sans-serif", 26))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(64)
-        .build_cartesian_2d(0.5..last + 0.5, lo - pad..hi + pad)?;
+        .build_cartesian_2d(0.5..last + 0.5, y_range)?;
     chart
         .configure_mesh()
         .x_desc("Epochs")
@@ -134,7 +156,7 @@ fn draw<DB: DrawingBackend>(
         .x_labels(fig.train.len().clamp(2, 20))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()?;
-    let blue = RGBColor(31, 119, 180);
+    let blue = BLUE;
     chart
         .draw_series(fig.train.iter().map(|&p| Circle::new(p, 4, blue.filled())))?
         .label(format!("Training {}", fig.y_label.to_lowercase()))

@@ -1,0 +1,32 @@
+//! The whole study: every variant of the seed notebook over several seeds, with statistics,
+//! figures and a report whose conclusions are computed from the runs.
+//!
+//! - [`variants`]: the seed's seven variants ([`seed_variants`]) and the JSON configs of the
+//!   experiments folder ([`load_experiments`]);
+//! - [`runner`]: [`run_study`] runs variants × seeds with [`crate::run_experiment`], reusing
+//!   finished runs, then writes the report;
+//! - [`stats`]: mean, sample std, Student-t intervals, Welch's t-test;
+//! - [`summary`]: every number of the report ([`Summary`], `summary.json`);
+//! - [`claims`]: the seed's one-run conclusions as hypotheses;
+//! - [`report`] and [`figures`]: `report.md`, `report.html` and the PNG/SVG figures.
+//!
+//! Layout of the output folder:
+//!
+//! ```text
+//! <out>/report.md, report.html, summary.json
+//! <out>/figures/{test_accuracy, loss_<variant>, compare_<variant>}.{png,svg}
+//! <out>/<variant>/seed-<n>/   one run's artifacts (see run_experiment)
+//! ```
+
+pub mod claims;
+pub mod figures;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod summary;
+pub mod variants;
+
+pub use report::{render_html, render_markdown, write_report};
+pub use runner::{StudyOptions, StudyOutcome, StudyRun, run_dir, run_study};
+pub use summary::{ALPHA, BASELINE, Summary, summarize};
+pub use variants::{load_experiment, load_experiments, seed_variants, select};

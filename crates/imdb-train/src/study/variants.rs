@@ -1,0 +1,148 @@
+//! The study's variants: the seed notebook's, built with the library, and any a user drops into the
+//! experiments folder as JSON.
+
+use crate::config::ExperimentConfig;
+use crate::error::{Result, TrainError};
+use imdb_model::{Activation, Loss, MlpConfig};
+use std::path::Path;
+
+/// The seed notebook's variants, in its order: the baseline (16-16 relu, binary cross-entropy),
+/// `three_layers` (16-16-16), `units_32` (32-32), `mse` (mean squared error), `tanh`, `l2`
+/// (λ = 0.002 on the hidden kernels) and `dropout` (0.5 after each hidden layer).
+///
+/// `assets/experiments/*.json` are these, serialised.
+pub fn seed_variants() -> Vec<ExperimentConfig> {
+    let variant = |name: &str, model: MlpConfig| {
+        ExperimentConfig::new()
+            .with_name(name.into())
+            .with_model(model)
+    };
+    vec![
+        variant("baseline", MlpConfig::new()),
+        variant(
+            "three_layers",
+            MlpConfig::new().with_hidden(vec![16, 16, 16]),
+        ),
+        variant("units_32", MlpConfig::new().with_hidden(vec![32, 32])),
+        variant("mse", MlpConfig::new()).with_loss(Loss::Mse),
+        variant("tanh", MlpConfig::new().with_activation(Activation::Tanh)),
+        variant("l2", MlpConfig::new().with_l2(Some(0.002))),
+        variant("dropout", MlpConfig::new().with_dropout(Some(0.5))),
+    ]
+}
+
+/// Reads every `*.json` in `dir` as an [`ExperimentConfig`] and validates it. The seed's variants
+/// come first in the seed's order, then the others by name.
+///
+/// # Errors
+/// [`TrainError::Io`] if `dir` cannot be listed; [`TrainError::ExperimentFile`] naming a file
+/// that is not a valid config, or whose `name` differs from its file name (the name is the output
+/// folder, so a copied file must not silently write over another variant's runs);
+/// [`TrainError::Study`] if the folder holds no config.
+pub fn load_experiments(dir: &Path) -> Result<Vec<ExperimentConfig>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| TrainError::io(dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(TrainError::Study {
+            message: format!("no experiment config (*.json) in {}", dir.display()),
+        });
+    }
+    let mut configs = paths
+        .iter()
+        .map(|p| load_experiment(p))
+        .collect::<Result<Vec<_>>>()?;
+    let seed_order: Vec<String> = seed_variants().into_iter().map(|c| c.name).collect();
+    configs.sort_by_key(|c| {
+        let rank = seed_order.iter().position(|n| *n == c.name);
+        (rank.unwrap_or(usize::MAX), c.name.clone())
+    });
+    Ok(configs)
+}
+
+/// Reads and validates one experiment config whose `name` must equal its file name.
+///
+/// # Errors
+/// [`TrainError::Io`] or [`TrainError::ExperimentFile`] naming the file.
+pub fn load_experiment(path: &Path) -> Result<ExperimentConfig> {
+    let file_err = |message: String| TrainError::ExperimentFile {
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    let config: ExperimentConfig = serde_json::from_str(&text)
+        .map_err(|e| file_err(format!("not an experiment config: {e}")))?;
+    config.validate().map_err(|e| file_err(e.to_string()))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if config.name != stem {
+        return Err(file_err(format!(
+            "its name is {:?} but the file is {stem}.json: they must match",
+            config.name
+        )));
+    }
+    Ok(config)
+}
+
+/// The configs named in `only` (all if empty), plus the baseline if there is one, since every
+/// variant is compared with it.
+///
+/// # Errors
+/// [`TrainError::Study`] naming an unknown variant and listing the known ones.
+pub fn select(configs: Vec<ExperimentConfig>, only: &[String]) -> Result<Vec<ExperimentConfig>> {
+    if only.is_empty() {
+        return Ok(configs);
+    }
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !configs.iter().any(|c| &c.name == *name))
+    {
+        let known: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+        return Err(TrainError::Study {
+            message: format!("no variant named {unknown:?}; known: {}", known.join(", ")),
+        });
+    }
+    Ok(configs
+        .into_iter()
+        .filter(|c| c.name == super::BASELINE || only.contains(&c.name))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_variants_differ_from_the_baseline_in_one_setting_each() {
+        let variants = seed_variants();
+        let base = serde_json::to_value(&variants[0]).unwrap();
+        for v in &variants[1..] {
+            v.validate().unwrap();
+            let mut value = serde_json::to_value(v).unwrap();
+            value["name"] = base["name"].clone();
+            let differing: Vec<String> = ["model", "loss"]
+                .iter()
+                .filter(|k| value[**k] != base[**k])
+                .map(|k| k.to_string())
+                .collect();
+            assert_eq!(differing.len(), 1, "{}: {differing:?}", v.name);
+        }
+    }
+
+    #[test]
+    fn selection_keeps_the_baseline_and_rejects_unknown_names() {
+        let names = |cs: Vec<ExperimentConfig>| cs.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        let picked = select(seed_variants(), &["tanh".into()]).unwrap();
+        assert_eq!(names(picked), ["baseline", "tanh"]);
+        assert_eq!(select(seed_variants(), &[]).unwrap().len(), 7);
+        let err = select(seed_variants(), &["relu6".into()]).unwrap_err();
+        assert!(err.to_string().contains("relu6"), "{err}");
+    }
+}
