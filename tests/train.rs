@@ -70,6 +70,11 @@ fn a_short_run_learns_and_writes_every_artifact() {
         "loss.svg",
         "accuracy.png",
         "accuracy.svg",
+        "model/manifest.json",
+        "model/config.json",
+        "model/model.bpk",
+        "model/encoding.json",
+        "model/word_index.json",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }

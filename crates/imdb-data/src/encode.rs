@@ -121,7 +121,7 @@ impl EncodeOptions {
         let mut rng = NumpyRandomState::new(self.seed);
         let train = self.shuffle_and_shift(train, &mut rng);
         let test = self.shuffle_and_shift(test, &mut rng);
-        let num_words = match self.num_words {
+        let limit = match self.num_words {
             Some(n) => n as u64,
             // Keras: `num_words = max(max(x) for x in xs)`, and then `w < num_words` drops that
             // very word; we keep every word instead, which is what "no limit" means.
@@ -139,19 +139,51 @@ impl EncodeOptions {
         let finish = |s: Split| -> Split {
             s.iter()
                 .map(|(tokens, label)| {
-                    let kept = tokens.iter().filter_map(|&w| {
-                        if w != UNSEEN && (self.skip_top as u64..num_words).contains(&u64::from(w))
-                        {
-                            Some(w)
-                        } else {
-                            self.oov_char
-                        }
-                    });
-                    (kept.collect(), label)
+                    (
+                        self.restrict(tokens.iter().copied(), limit).collect(),
+                        label,
+                    )
                 })
                 .collect()
         };
         Ok((finish(train), finish(test)))
+    }
+
+    /// Encodes one review's raw word ranks (from [`WordIndex::ranks_of`](crate::WordIndex::ranks_of))
+    /// exactly as [`encode`](Self::encode) encodes each review, for prediction on new text:
+    /// prepend `start_char`, add `index_from`, map indices outside `skip_top..num_words` (and
+    /// unranked words) to `oov_char`.
+    ///
+    /// Neither shuffles nor applies `maxlen`: a single new review is never dropped. With
+    /// `num_words = None` every ranked word is kept, as `encode` keeps every word of the data.
+    pub fn encode_one(&self, ranks: &[u32]) -> Vec<u32> {
+        let limit = self.num_words.map_or(u64::MAX, |n| n as u64);
+        self.restrict(self.shift(ranks), limit).collect()
+    }
+
+    /// `start_char`, then every rank plus `index_from` (an unranked word stays [`UNSEEN`]).
+    fn shift<'a>(&self, ranks: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+        let index_from = self.index_from;
+        self.start_char
+            .into_iter()
+            .chain(ranks.iter().map(move |&w| w.saturating_add(index_from)))
+    }
+
+    /// Keeps shifted indices in `skip_top..limit`, replacing the others by `oov_char` (or dropping
+    /// them when it is `None`).
+    fn restrict<'a>(
+        &'a self,
+        indices: impl Iterator<Item = u32> + 'a,
+        limit: u64,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let kept = self.skip_top as u64..limit;
+        indices.filter_map(move |w| {
+            if w != UNSEEN && kept.contains(&u64::from(w)) {
+                Some(w)
+            } else {
+                self.oov_char
+            }
+        })
     }
 
     fn shuffle_and_shift(&self, raw: &Split, rng: &mut NumpyRandomState) -> Split {
@@ -164,8 +196,7 @@ impl EncodeOptions {
             if self.maxlen.is_some_and(|m| len >= m) {
                 continue;
             }
-            let shifted = tokens.iter().map(|&w| w.saturating_add(self.index_from));
-            out.push(self.start_char.into_iter().chain(shifted), raw.label(i));
+            out.push(self.shift(tokens), raw.label(i));
         }
         out
     }
@@ -269,6 +300,27 @@ mod tests {
         assert_eq!(tr.len(), 2);
         assert_eq!(te.len(), 2);
         assert!(tr.iter().all(|(t, _)| t.len() < 5));
+    }
+
+    #[test]
+    fn encode_one_matches_encode() {
+        for o in [
+            EncodeOptions::default(),
+            EncodeOptions {
+                skip_top: 5,
+                oov_char: None,
+                ..Default::default()
+            },
+        ] {
+            let (tr, _) = o.encode(&raw(), &Split::new()).unwrap();
+            let mut one: Vec<Vec<u32>> = raw().iter().map(|(t, _)| o.encode_one(t)).collect();
+            one.sort();
+            let mut all: Vec<Vec<u32>> = sorted(&tr).into_iter().map(|(t, _)| t).collect();
+            all.sort();
+            assert_eq!(one, all, "{o:?}");
+        }
+        // Empty text: the start character alone.
+        assert_eq!(EncodeOptions::default().encode_one(&[]), [1]);
     }
 
     #[test]

@@ -63,8 +63,15 @@ impl Mlp {
     /// Everything after the first kernel, shared by [`forward`](Self::forward) and
     /// [`forward_sparse`](Self::forward_sparse) so the two paths cannot drift apart.
     ///
-    /// `z` is the first hidden layer's `x·W₀ + b₀`, shape `[batch, hidden[0]]`.
-    pub(crate) fn forward_from_first_preactivation(&self, z: Tensor<2>) -> Tensor<2> {
+    /// Public so callers can edit the first layer's pre-activation before finishing the forward:
+    /// removing a word from a multi-hot row is `z − W₀[word]`, which is how an occlusion
+    /// explanation gets every "without this word" logit in one batched call.
+    ///
+    /// # Shapes
+    ///
+    /// - `z`: the first hidden layer's `x·W₀ + b₀`, `[batch, hidden[0]]`
+    /// - returns: `[batch, 1]` logits
+    pub fn forward_from_first_preactivation(&self, z: Tensor<2>) -> Tensor<2> {
         let mut x = self.hidden_output(z);
         for layer in &self.hidden[1..] {
             x = self.hidden_output(layer.forward(x));

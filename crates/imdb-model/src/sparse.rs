@@ -183,10 +183,6 @@ impl Mlp {
     /// Logits of a batch given as word ids; equal to [`forward`](Self::forward) on
     /// `csr.to_dense(..)` up to float rounding, gradients included.
     ///
-    /// The first layer gathers the kernel rows of the ids (`select`) and adds them per example
-    /// (`select_assign` with `Add`); both have autodiff backward passes that accumulate, so a
-    /// word used by several examples gets the sum of their gradients, as with the matmul.
-    ///
     /// # Shapes
     ///
     /// - `input`: `batch_size` rows of ids below `width`
@@ -196,6 +192,24 @@ impl Mlp {
     ///
     /// If `input.width()` is not the model's [`input_size`](Self::input_size).
     pub fn forward_sparse(&self, input: SparseBatch) -> Tensor<2> {
+        self.forward_from_first_preactivation(self.first_preactivation_sparse(input))
+    }
+
+    /// The first hidden layer's pre-activation `x·W₀ + b₀` of a batch given as word ids.
+    ///
+    /// Gathers the kernel rows of the ids (`select`) and adds them per example (`select_assign`
+    /// with `Add`); both have autodiff backward passes that accumulate, so a word used by several
+    /// examples gets the sum of their gradients, as with the matmul.
+    ///
+    /// # Shapes
+    ///
+    /// - `input`: `batch_size` rows of ids below `width`
+    /// - returns: `[batch_size, hidden[0]]`
+    ///
+    /// # Panics
+    ///
+    /// If `input.width()` is not the model's [`input_size`](Self::input_size).
+    pub fn first_preactivation_sparse(&self, input: SparseBatch) -> Tensor<2> {
         let first = &self.hidden[0];
         let weight = first.weight.val();
         let [width, units] = weight.dims();
@@ -213,6 +227,6 @@ impl Mlp {
         if let Some(bias) = &first.bias {
             z = z + bias.val().unsqueeze_dim(0);
         }
-        self.forward_from_first_preactivation(z)
+        z
     }
 }

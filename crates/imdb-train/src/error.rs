@@ -25,6 +25,9 @@ pub enum TrainError {
     /// The data could not be loaded.
     #[error(transparent)]
     Data(#[from] imdb_data::DataError),
+    /// The model directory could not be written.
+    #[error(transparent)]
+    ModelDir(#[from] imdb_predict::PredictError),
     /// The loss became NaN or infinite.
     #[error(
         "the {split} loss is {value} at epoch {epoch}: training diverged (lower the learning rate?)"

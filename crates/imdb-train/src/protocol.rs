@@ -10,7 +10,6 @@ use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
 use crate::loader::ReviewLoader;
 use crate::monitor::{Divergence, EpochMonitor, SilentRenderer};
 use crate::plot::plot_history;
-use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
@@ -73,8 +72,8 @@ pub struct Results {
 }
 
 /// Runs the whole protocol for `config` on `imdb` and writes the artifacts into `opts.out_dir`:
-/// `config.json`, `history.{csv,json}`, `results.json`, `model/` (the model crate's config and
-/// weights), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
+/// `config.json`, `history.{csv,json}`, `results.json`, `model/` (config, weights, encoding
+/// options and vocabulary: see [`imdb_predict::model_dir`]), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
 /// and `retrain/`.
 ///
 /// # Errors
@@ -162,7 +161,7 @@ pub fn run_experiment(
         history,
         retrain_history,
     };
-    write_artifacts(config, &model, &results, out)?;
+    write_artifacts(config, &model, imdb, &results, out)?;
     Ok(results)
 }
 
@@ -300,6 +299,7 @@ impl Phase {
 fn write_artifacts(
     config: &ExperimentConfig,
     model: &Classifier,
+    imdb: &Imdb,
     results: &Results,
     out: &Path,
 ) -> Result<()> {
@@ -311,34 +311,35 @@ fn write_artifacts(
         &out.join("history.json"),
         to_json(&results.history).as_bytes(),
     )?;
-    save_model(config, model, &out.join("model"))?;
+    save_model(config, model, imdb, &out.join("model"))?;
     plot_history(&results.history, out, "Validation")?;
     // Last, so its presence means the run finished.
     write_atomic(&out.join("results.json"), to_json(results).as_bytes())
 }
 
-/// Writes the model as the model crate alone can load it: `config.json` (an `MlpConfig`) and
-/// `model.bpk`. Built in a temp directory and renamed into place.
-fn save_model(config: &ExperimentConfig, model: &Classifier, dir: &Path) -> Result<()> {
+/// Writes the self-contained model directory (see [`imdb_predict::model_dir`]): the model
+/// crate's `config.json` and `model.bpk`, plus the encoding options and training vocabulary that
+/// prediction from text needs, and a versioned `manifest.json`. Built in a temp directory and
+/// renamed into place.
+fn save_model(
+    config: &ExperimentConfig,
+    model: &Classifier,
+    imdb: &Imdb,
+    dir: &Path,
+) -> Result<()> {
     let parent = dir.parent().expect("model dir has a parent");
     let tmp = tempfile::Builder::new()
         .prefix(".model-")
         .tempdir_in(parent)
         .map_err(|e| TrainError::io(parent, e))?;
-    config
-        .model
-        .save(tmp.path().join("config.json"))
-        .map_err(|e| TrainError::io(tmp.path(), e))?;
-    model
-        .mlp
-        .clone()
-        .save_file(tmp.path().join("model"))
-        .map_err(|e| {
-            TrainError::io(
-                tmp.path().join("model.bpk"),
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
+    // `run_experiment` checked that `imdb.options` equals `config.data`.
+    imdb_predict::write_model_dir(
+        tmp.path(),
+        &config.model,
+        &model.mlp,
+        &imdb.options,
+        imdb.word_index.as_ref(),
+    )?;
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     }

@@ -1,0 +1,332 @@
+//! Loading a model directory and classifying text with it.
+
+use crate::error::{PredictError, Result};
+use crate::model_dir::{self, files};
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use imdb_data::{EncodeOptions, WordIndex};
+use imdb_model::{Mlp, MlpConfig, MultiHotCsr};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Reviews per forward pass of [`SentimentClassifier::predict`] unless changed with
+/// [`SentimentClassifier::with_batch_size`].
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+/// Words explained per review unless changed with [`SentimentClassifier::with_top_k`].
+pub const DEFAULT_TOP_K: usize = 5;
+
+/// The decision, from the probability of positive: `Positive` when it is above 0.5 (logit > 0),
+/// the threshold of Keras's binary accuracy and of training's accuracy metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Probability of positive above 0.5.
+    Positive,
+    /// Probability of positive 0.5 or below.
+    Negative,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Label::Positive => "positive",
+            Label::Negative => "negative",
+        })
+    }
+}
+
+/// How much one word moved a review's logit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WordEffect {
+    /// The word, as the tokenizer wrote it (lower case).
+    pub word: String,
+    /// `logit(review) − logit(review without this word)`: positive values pushed towards
+    /// positive.
+    pub effect: f64,
+}
+
+/// The classification of one review.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Probability that the review is positive, in `[0, 1]`.
+    pub probability: f64,
+    /// The decision (see [`Label`]).
+    pub label: Label,
+    /// The model's logit; `probability = sigmoid(logit)`.
+    pub logit: f64,
+    /// The words whose removal changes the logit most, largest `|effect|` first (ties by word).
+    /// Empty when the review has no word of the vocabulary.
+    pub top_words: Vec<WordEffect>,
+}
+
+/// A trained model with the vocabulary and encoding it was trained with, ready to classify text.
+///
+/// Text goes through exactly the training pipeline: [`imdb_data::tokenize`]'s rule (tags
+/// stripped, lower-cased), the training vocabulary ([`WordIndex::ranks_of`]), the training
+/// options ([`EncodeOptions::encode_one`]: start character, `index_from`, `num_words` → OOV),
+/// then a multi-hot row. Unknown words become the OOV index, as in training.
+///
+/// # Explanations
+///
+/// Each word present in a review and in the vocabulary gets its **occlusion effect**:
+/// `logit(review) − logit(review without that word)`, every occurrence removed (a multi-hot row
+/// only records presence). It is exact, not a gradient approximation, and cheap: removing word
+/// `i` subtracts the kernel row `W₀[i]` from the first layer's pre-activation, so every
+/// "without" row of a batch is one gather and one subtraction, and the rest of the network runs
+/// once over all of them ([`Mlp::forward_from_first_preactivation`]).
+///
+/// ```no_run
+/// use burn::tensor::Device;
+/// use imdb_predict::SentimentClassifier;
+/// let classifier = SentimentClassifier::load("artifacts/baseline", &Device::flex())?;
+/// for p in classifier.predict(&["A wonderful, moving film.", "Dull and far too long."]) {
+///     println!("{:.3} {} {:?}", p.probability, p.label, p.top_words);
+/// }
+/// # Ok::<(), imdb_predict::PredictError>(())
+/// ```
+#[derive(Debug)]
+pub struct SentimentClassifier {
+    mlp: Mlp,
+    word_index: WordIndex,
+    encoding: EncodeOptions,
+    device: Device,
+    top_k: usize,
+    batch_size: usize,
+}
+
+impl SentimentClassifier {
+    /// Loads the model directory `dir` (or an experiment directory holding `model/`) onto
+    /// `device`.
+    ///
+    /// # Errors
+    /// [`PredictError::MissingFile`] naming the file (`word_index.json` is missing for models
+    /// trained on Keras's `imdb.npz` without its vocabulary), [`PredictError::IncompatibleVersion`],
+    /// [`PredictError::MalformedJson`], [`PredictError::InvalidModel`],
+    /// [`PredictError::InvalidEncoding`], [`PredictError::Weights`] (unreadable, or shapes that do
+    /// not fit the config) and [`PredictError::WidthMismatch`] (vocabulary and model disagree).
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        let dir = model_dir::resolve(dir.as_ref());
+        model_dir::read_manifest(&dir)?;
+        let config_path = model_dir::require(&dir, files::CONFIG, "the model's config")?;
+        let weights_path = model_dir::require(&dir, files::WEIGHTS, "the model's weights")?;
+        let encoding_path = model_dir::require(
+            &dir,
+            files::ENCODING,
+            "the encoding options the model was trained with",
+        )?;
+        let index_path = model_dir::require(
+            &dir,
+            files::WORD_INDEX,
+            "the training vocabulary; a model trained on Keras's imdb.npz without imdb_word_index.json cannot read text",
+        )?;
+
+        let config = MlpConfig::load(&config_path).map_err(|e| PredictError::MalformedJson {
+            path: config_path.clone(),
+            message: e.to_string(),
+        })?;
+        let encoding: EncodeOptions = model_dir::read_json(&encoding_path)?;
+        encoding
+            .validate()
+            .map_err(|source| PredictError::InvalidEncoding {
+                path: encoding_path,
+                source,
+            })?;
+        let word_index =
+            WordIndex::load_json(&index_path).map_err(|e| PredictError::MalformedJson {
+                path: index_path,
+                message: e.to_string(),
+            })?;
+
+        // Every index the encoding can produce must be a column of the model, so prediction
+        // never meets an out-of-range id; with a fixed num_words the widths must be equal.
+        let input = config.input;
+        let vocabulary = match encoding.num_words {
+            Some(n) => n,
+            None => [
+                word_index.len() as u64 + u64::from(encoding.index_from),
+                encoding.start_char.map_or(0, u64::from),
+                encoding.oov_char.map_or(0, u64::from),
+            ]
+            .into_iter()
+            .max()
+            .map_or(0, |m| m as usize + 1),
+        };
+        let fits = match encoding.num_words {
+            Some(n) => n == input,
+            None => vocabulary <= input,
+        };
+        if !fits {
+            return Err(PredictError::WidthMismatch {
+                path: dir,
+                vocabulary,
+                input,
+            });
+        }
+
+        let mlp = config
+            .try_init(device)
+            .map_err(|source| PredictError::InvalidModel {
+                path: config_path,
+                source,
+            })?
+            .try_load_file(&weights_path)
+            .map_err(|e| PredictError::Weights {
+                path: weights_path,
+                message: e.to_string(),
+            })?
+            .valid();
+        Ok(Self {
+            mlp,
+            word_index,
+            encoding,
+            device: device.clone(),
+            top_k: DEFAULT_TOP_K,
+            batch_size: DEFAULT_BATCH_SIZE,
+        })
+    }
+
+    /// Explains each prediction with its `k` most influential words (0: no explanation, which
+    /// skips that work).
+    pub fn with_top_k(mut self, k: usize) -> Self {
+        self.top_k = k;
+        self
+    }
+
+    /// Reviews per forward pass (at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Mlp {
+        &self.mlp
+    }
+
+    /// The training vocabulary.
+    pub fn word_index(&self) -> &WordIndex {
+        &self.word_index
+    }
+
+    /// The training encoding options.
+    pub fn encoding(&self) -> &EncodeOptions {
+        &self.encoding
+    }
+
+    /// The model's input indices for `text`: tokenized, ranked and encoded as in training.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        self.encoding.encode_one(&self.word_index.ranks_of(text))
+    }
+
+    /// Classifies every text, in order, [`batch size`](Self::with_batch_size) reviews per forward.
+    ///
+    /// Any text gives a result: an empty text or one without a known word is classified from the
+    /// start character (and OOV index) alone, with no explanation words.
+    pub fn predict(&self, texts: &[&str]) -> Vec<Prediction> {
+        texts
+            .chunks(self.batch_size)
+            .flat_map(|chunk| self.predict_batch(chunk))
+            .collect()
+    }
+
+    fn predict_batch(&self, texts: &[&str]) -> Vec<Prediction> {
+        if texts.is_empty() {
+            return Vec::new();
+        }
+        let width = self.mlp.input_size();
+        let encoded: Vec<Vec<u32>> = texts.par_iter().map(|t| self.encode(t)).collect();
+        let csr = MultiHotCsr::from_rows(encoded.iter().map(|e| e.iter().copied()), width)
+            .expect("load checked that every encoded index is below the model's width");
+
+        // (review, column) of every word to explain: vocabulary words only, not the start and
+        // OOV markers (which may share a column with a word under unusual options).
+        let mut occluded: Vec<(usize, usize)> = Vec::new();
+        if self.top_k > 0 {
+            for r in 0..csr.batch_size() {
+                occluded.extend(
+                    csr.row(r)
+                        .iter()
+                        .filter(|&&c| self.word_of(c).is_some())
+                        .map(|&c| (r, c)),
+                );
+            }
+        }
+
+        // Rows 0..B: the reviews; rows B..B+R: each review without one of its words.
+        let z = self
+            .mlp
+            .first_preactivation_sparse(csr.to_batch(&self.device));
+        let z = if occluded.is_empty() {
+            z
+        } else {
+            let ids = |f: fn(&(usize, usize)) -> usize| {
+                let v: Vec<i64> = occluded.iter().map(|p| f(p) as i64).collect();
+                Tensor::<1, Int>::from_data(TensorData::new(v, [occluded.len()]), &self.device)
+            };
+            let kernel = self.mlp.hidden()[0].weight.val();
+            let without = z.clone().select(0, ids(|p| p.0)) - kernel.select(0, ids(|p| p.1));
+            Tensor::cat(vec![z, without], 0)
+        };
+        let logits: Vec<f32> = self
+            .mlp
+            .forward_from_first_preactivation(z)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .expect("logits are floats");
+        let (full, without) = logits.split_at(texts.len());
+
+        let mut effects: Vec<Vec<WordEffect>> = vec![Vec::new(); texts.len()];
+        for (&(r, c), &l) in occluded.iter().zip(without) {
+            effects[r].push(WordEffect {
+                word: self.word_of(c).expect("filtered above").to_owned(),
+                effect: f64::from(full[r]) - f64::from(l),
+            });
+        }
+        full.iter()
+            .zip(effects)
+            .map(|(&logit, mut top_words)| {
+                top_words.sort_by(|a, b| {
+                    b.effect
+                        .abs()
+                        .total_cmp(&a.effect.abs())
+                        .then_with(|| a.word.cmp(&b.word))
+                });
+                top_words.truncate(self.top_k);
+                let logit = f64::from(logit);
+                Prediction {
+                    probability: sigmoid(logit),
+                    label: if logit > 0.0 {
+                        Label::Positive
+                    } else {
+                        Label::Negative
+                    },
+                    logit,
+                    top_words,
+                }
+            })
+            .collect()
+    }
+
+    /// The vocabulary word of model column `column`, if it is one.
+    fn word_of(&self, column: usize) -> Option<&str> {
+        let c = u32::try_from(column).ok()?;
+        if Some(c) == self.encoding.start_char || Some(c) == self.encoding.oov_char {
+            return None;
+        }
+        self.word_index
+            .word(c.checked_sub(self.encoding.index_from)?)
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    // Either branch keeps exp's argument ≤ 0, so neither overflows.
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
