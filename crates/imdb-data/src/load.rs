@@ -225,7 +225,7 @@ impl Resolved {
     fn local(path: &Path) -> Result<Self> {
         let format = Format::detect(path)?;
         let checksum = match format {
-            Format::Directory => directory_fingerprint(path)?,
+            Format::Directory => directory_fingerprint(path),
             Format::TarGz | Format::KerasNpz => sha256_file(path)?,
         };
         Ok(Self {
@@ -289,12 +289,8 @@ fn read_npz(path: &Path) -> Result<(Option<WordIndex>, Split, Split)> {
 
 /// Hashing 50,000 files' contents would cost as much as reading them, so a directory is identified
 /// by its review files' names, sizes and modification times instead.
-fn directory_fingerprint(dir: &Path) -> Result<String> {
-    let root = if dir.join("aclImdb").is_dir() {
-        dir.join("aclImdb")
-    } else {
-        dir.to_owned()
-    };
+fn directory_fingerprint(dir: &Path) -> String {
+    let root = crate::reviews::layout_root(dir);
     let mut lines = Vec::new();
     for sub in [
         "counts.json",
@@ -319,8 +315,5 @@ fn directory_fingerprint(dir: &Path) -> Result<String> {
         }
     }
     lines.sort_unstable();
-    Ok(format!(
-        "dir:{}",
-        cache::hex(&Sha256::digest(lines.join("\n")))
-    ))
+    format!("dir:{}", cache::hex(&Sha256::digest(lines.join("\n"))))
 }

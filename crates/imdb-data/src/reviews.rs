@@ -193,16 +193,22 @@ fn is_counts_manifest(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == COUNTS_FILE) && path.components().count() <= 2
 }
 
+/// The directory holding `train/` and `test/`: `dir` itself, or its `aclImdb/` when it has one.
+pub(crate) fn layout_root(dir: &Path) -> PathBuf {
+    let inner = dir.join("aclImdb");
+    if inner.is_dir() {
+        inner
+    } else {
+        dir.to_owned()
+    }
+}
+
 /// Reads an unpacked `aclImdb/` directory (or a directory that contains `aclImdb/`).
 ///
 /// # Errors
 /// As [`read_tar_gz`], with [`DataError::Io`] naming the file that could not be read.
 pub fn read_directory(dir: &Path) -> Result<LabeledReviews> {
-    let root: PathBuf = if dir.join("aclImdb").is_dir() {
-        dir.join("aclImdb")
-    } else {
-        dir.to_owned()
-    };
+    let root = layout_root(dir);
     let mut out = Collector::default();
     let manifest = root.join(COUNTS_FILE);
     if manifest.is_file() {
