@@ -3,12 +3,13 @@
 //!
 //! ```text
 //! cargo run --release --example baseline [-- --data PATH] [--out DIR] [--seed N] [--resume]
+//!                                         [--input sparse|dense]
 //! cargo run --release --example baseline --features wgpu      # on the GPU
 //! ```
 
 use anyhow::{Context, Result};
 use burn::config::Config;
-use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
 use clap::Parser;
 use std::path::PathBuf;
@@ -38,6 +39,10 @@ struct Args {
     /// Backend: flex, ndarray or wgpu (default: $BURN_DEVICE, else wgpu if compiled in, else flex).
     #[arg(long)]
     device: Option<String>,
+    /// How batches hold reviews: word ids (fast) or the notebook's dense multi-hot rows (same
+    /// numbers up to float rounding, ~10x slower on a CPU).
+    #[arg(long, default_value_t = InputKind::Sparse)]
+    input: InputKind,
     /// No per-epoch lines and no TUI.
     #[arg(long)]
     quiet: bool,
@@ -83,7 +88,8 @@ fn main() -> Result<()> {
         }
     );
     eprintln!(
-        "backend: {backend}; experiment: {} (seed {}); artifacts: {}",
+        "backend: {backend} ({} input); experiment: {} (seed {}); artifacts: {}",
+        args.input,
         config.name,
         config.seed,
         out.display()
@@ -92,6 +98,7 @@ fn main() -> Result<()> {
     let opts = RunOptions {
         out_dir: out.clone(),
         backend,
+        input: args.input,
         resume: args.resume,
         quiet: args.quiet,
     };

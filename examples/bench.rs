@@ -7,7 +7,7 @@
 //! `--check` exits non-zero when a target is missed (data: cold ≤ 3 s, warm ≤ 0.3 s).
 
 use anyhow::{Result, bail};
-use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
 use clap::Parser;
 use serde_json::json;
@@ -26,6 +26,9 @@ struct Args {
     /// Backends to time training on (default: every one compiled in).
     #[arg(long, value_delimiter = ',')]
     devices: Vec<String>,
+    /// Input representations to time training with.
+    #[arg(long, value_delimiter = ',', default_values_t = InputKind::ALL)]
+    inputs: Vec<InputKind>,
     /// Only time data loading.
     #[arg(long)]
     skip_train: bool,
@@ -108,13 +111,17 @@ fn main() -> Result<()> {
                 .map(|d| Backend::select(Some(d)))
                 .collect::<Result<_, _>>()?
         };
-        for backend in backends {
+        for (backend, input) in backends
+            .iter()
+            .flat_map(|&b| args.inputs.iter().map(move |&i| (b, i)))
+        {
             let (mut fit, mut retrain, mut acc) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..args.runs {
                 let out = tempfile::tempdir()?;
                 let opts = RunOptions {
                     out_dir: out.path().to_owned(),
                     backend,
+                    input,
                     resume: false,
                     quiet: true,
                 };
@@ -126,11 +133,11 @@ fn main() -> Result<()> {
             let (fit, retrain, acc) = (median(fit), median(retrain), median(acc));
             if !args.json {
                 println!(
-                    "{backend}: 20-epoch fit with validation {fit:.2} s, retrain + test {retrain:.2} s, test accuracy {acc:.4} (median of {})",
+                    "{backend} {input}: 20-epoch fit with validation {fit:.2} s, retrain + test {retrain:.2} s, test accuracy {acc:.4} (median of {})",
                     args.runs
                 );
             }
-            training.push(json!({ "backend": backend.to_string(), "fit_seconds": fit, "retrain_seconds": retrain, "test_accuracy": acc }));
+            training.push(json!({ "backend": backend.to_string(), "input": input, "fit_seconds": fit, "retrain_seconds": retrain, "test_accuracy": acc }));
         }
     }
     let rss = peak_rss_mb();

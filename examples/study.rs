@@ -11,7 +11,7 @@
 //! must equal its file name).
 
 use anyhow::Result;
-use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
 use burn_imdb::train::Backend;
 use burn_imdb::train::study::{StudyOptions, load_experiments, run_study, select};
 use clap::Parser;
@@ -44,6 +44,9 @@ struct Args {
     device: Option<String>,
     /// No progress bar and no per-run lines.
     #[arg(long)]
+    /// How batches hold reviews: word ids (fast) or dense multi-hot rows.
+    #[arg(long, default_value_t = InputKind::Sparse)]
+    input: InputKind,
     quiet: bool,
 }
 
@@ -65,6 +68,7 @@ fn main() -> Result<()> {
         out_dir: args.out.clone(),
         seeds: args.seeds,
         backend,
+        input: args.input,
         quiet: args.quiet,
     };
     let started = Instant::now();

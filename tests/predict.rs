@@ -3,7 +3,7 @@
 //! and through the `predict` example.
 
 use burn::tensor::Device;
-use burn_imdb::data::{DataSource, ImdbInputs, ImdbLoader, MultiHotBatcher};
+use burn_imdb::data::{DataSource, ImdbInputs, ImdbLoader, InputKind, MultiHotBatcher};
 use burn_imdb::predict::{Label, PredictError, Prediction, SentimentClassifier, write_model_dir};
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
 use std::path::{Path, PathBuf};
@@ -37,6 +37,8 @@ fn experiment() -> &'static Path {
         let opts = RunOptions {
             out_dir: out.clone(),
             backend: Backend::select(Some("flex")).unwrap(),
+        input: InputKind::Sparse,
+            input: InputKind::Sparse,
             resume: false,
             quiet: true,
         };
@@ -109,9 +111,11 @@ fn predictions_equal_the_models_dense_forward() {
     let width = c.model().input_size();
     let encoded: Vec<Vec<u32>> = texts.iter().map(|t| c.encode(t)).collect();
     let device = Device::flex();
-    let batch = MultiHotBatcher::new(width)
+    let batch = MultiHotBatcher::new(width, InputKind::Dense)
         .batch_reviews(encoded.iter().map(|e| (e.as_slice(), 0)), &device);
-    let ImdbInputs::MultiHot(x) = batch.inputs;
+    let ImdbInputs::MultiHot(x) = batch.inputs else {
+        unreachable!("dense batcher")
+    };
     let logits: Vec<f32> = c.model().forward(x).into_data().try_to_vec().unwrap();
     for (p, l) in c.predict(&texts).iter().zip(logits) {
         assert_close(p.logit, f64::from(l), 1e-4, "logit");

@@ -1,7 +1,7 @@
 //! The study: its config files, the report from known numbers, and a small study on the embedded
 //! sample that writes every artifact and resumes without redoing finished runs.
 
-use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
 use burn_imdb::train::study::summary::{Metric, Verdict};
 use burn_imdb::train::study::{
     StudyOptions, Summary, load_experiments, run_dir, run_study, seed_variants, summarize,
@@ -264,6 +264,7 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
         out_dir: out.clone(),
         seeds: 2,
         backend: Backend::select(Some("flex")).unwrap(),
+        input: InputKind::Sparse,
         quiet: true,
     };
 

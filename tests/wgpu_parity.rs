@@ -6,7 +6,7 @@
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
-use burn_imdb::data::{DataSource, EncodeOptions, ImdbLoader};
+use burn_imdb::data::{DataSource, EncodeOptions, ImdbLoader, InputKind};
 use burn_imdb::model::{Loss, MlpConfig};
 use burn_imdb::train::{Backend, ExperimentConfig, RmsPropKerasConfig, RunOptions, run_experiment};
 use std::sync::Arc;
@@ -81,6 +81,7 @@ fn protocol_runs_on_wgpu_and_tracks_flex() {
         let opts = RunOptions {
             out_dir: tmp.path().join(backend),
             backend: Backend::select(Some(backend)).unwrap(),
+            input: InputKind::Sparse,
             resume: false,
             quiet: true,
         };

@@ -57,6 +57,28 @@ impl ImdbDataset {
         self.range.is_empty()
     }
 
+    /// The view with each review reduced to its sorted, distinct tokens ([`Split::word_sets`]):
+    /// the same multi-hot rows, built faster, in about half the memory.
+    pub fn word_sets(&self) -> Self {
+        Self::new(Arc::new(self.split.word_sets(self.range.clone())))
+    }
+
+    /// The seed notebook's split of this view: the first `validation` reviews validate, the rest
+    /// (`partial_x_train`) train. Returns `(partial_train, validation)`.
+    ///
+    /// # Errors
+    /// [`DataError::InvalidOption`] when `validation` leaves no review to train on.
+    pub fn split_validation(&self, validation: usize) -> Result<(Self, Self)> {
+        if validation == 0 || validation >= self.len() {
+            return Err(DataError::InvalidOption {
+                name: "validation",
+                value: validation.to_string(),
+                reason: "must be at least 1 and smaller than the number of training reviews",
+            });
+        }
+        Ok((self.slice(validation..self.len()), self.slice(0..validation)))
+    }
+
     /// Tokens and label of review `i` of the view, without copying.
     ///
     /// # Panics
@@ -99,15 +121,7 @@ impl Imdb {
     /// # Errors
     /// [`DataError::InvalidOption`] when `validation` leaves no review to train on.
     pub fn seed_split(&self, validation: usize) -> Result<(ImdbDataset, ImdbDataset)> {
-        let all = self.train_dataset();
-        if validation == 0 || validation >= all.len() {
-            return Err(DataError::InvalidOption {
-                name: "validation",
-                value: validation.to_string(),
-                reason: "must be at least 1 and smaller than the number of training reviews",
-            });
-        }
-        Ok((all.slice(validation..all.len()), all.slice(0..validation)))
+        self.train_dataset().split_validation(validation)
     }
 
     /// Width of the multi-hot vectors for this data (see [`crate::EncodeOptions::vocabulary_width`]).

@@ -111,6 +111,29 @@ impl Split {
         out
     }
 
+    /// The sequences `range` as a new split where each is its sorted, distinct tokens: all a
+    /// multi-hot vector sees of a review. Deduplicating once here spares every batch of every
+    /// epoch the sort.
+    pub fn word_sets(&self, range: std::ops::Range<usize>) -> Split {
+        use rayon::prelude::*;
+        let sets: Vec<Vec<u32>> = range
+            .clone()
+            .into_par_iter()
+            .map(|i| {
+                let mut set = self.tokens(i).to_vec();
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        let mut out = Split::new();
+        out.tokens.reserve(sets.iter().map(Vec::len).sum());
+        for (set, &label) in sets.into_iter().zip(&self.labels[range]) {
+            out.push(set, label);
+        }
+        out
+    }
+
     /// The sequences `range`, copied into a new split.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Split {
         let order: Vec<usize> = range.collect();

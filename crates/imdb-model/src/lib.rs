@@ -8,7 +8,9 @@
 //! - [`MlpConfig`] → [`Mlp`]: `input → hidden… → 1 logit`, validated by
 //!   [`MlpConfig::try_init`] with a typed [`ModelError`].
 //! - [`Mlp::forward`] on a dense `[batch, input]` tensor, or [`Mlp::forward_sparse`] on word ids
-//!   ([`MultiHotCsr`]), which computes the same first layer as a sum of kernel rows.
+//!   ([`MultiHotCsr`]), which computes the same first layer as a sum of kernel rows with Burn ops
+//!   on any backend, or [`Mlp::forward_csr`], the same sum as one host loop with a hand-written
+//!   backward ([`FirstLayerTape`]): the fast path on CPU backends.
 //! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras;
 //!   [`Mlp::loss`] adds the L2 term like Keras does.
 //!
@@ -86,12 +88,14 @@
 
 mod config;
 mod error;
+mod fused;
 pub mod loss;
 mod mlp;
 mod sparse;
 
 pub use config::{Activation, MlpConfig, WeightInit};
 pub use error::{ModelError, Result};
+pub use fused::FirstLayerTape;
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};
 pub use mlp::Mlp;
 pub use sparse::{MultiHotCsr, SparseBatch};

@@ -248,8 +248,9 @@ impl SentimentClassifier {
                 occluded.extend(
                     csr.row(r)
                         .iter()
-                        .filter(|&&c| self.word_of(c).is_some())
-                        .map(|&c| (r, c)),
+                        .map(|&c| c as usize)
+                        .filter(|&c| self.word_of(c).is_some())
+                        .map(|c| (r, c)),
                 );
             }
         }

@@ -86,6 +86,12 @@ impl Backend {
         }
     }
 
+    /// Whether the backend's tensors live in host memory (the CPU backends), so host loops can
+    /// work on them without a transfer.
+    pub fn is_host(self) -> bool {
+        matches!(self, Backend::Flex | Backend::NdArray)
+    }
+
     /// The (non-autodiff) device of this backend.
     ///
     /// # Panics

@@ -5,7 +5,7 @@ use burn::tensor::{Int, Tensor};
 use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use imdb_data::{ImdbBatch, ImdbInputs};
-use imdb_model::{Loss, Mlp};
+use imdb_model::{FirstLayerTape, Loss, Mlp};
 
 /// An [`Mlp`] with the loss it is trained with. Implements Burn's `TrainStep` and `InferenceStep`
 /// (which the model crate cannot, to stay free of burn-train).
@@ -16,6 +16,21 @@ pub struct Classifier {
     /// The training loss (a constant of the module, not a parameter).
     #[module(skip)]
     pub loss: Loss,
+    /// Where the first layer of a sparse batch runs.
+    #[module(skip)]
+    pub sparse_path: SparsePath,
+}
+
+/// How [`Classifier`] computes the first layer of an [`ImdbInputs::Sparse`] batch. Both give the
+/// dense matmul's numbers up to float rounding; they differ in where the work happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparsePath {
+    /// [`Mlp::forward_csr`]: a gather-sum loop on the host and a hand-written scatter-add
+    /// backward. For CPU backends, whose tensors already live in host memory.
+    Host,
+    /// [`Mlp::forward_sparse`]: `select` + `select_assign` on the device, differentiated by
+    /// Burn. For GPUs, where the host path would read the kernel back every step.
+    Device,
 }
 
 /// What one step produces: everything the loss and accuracy metrics need.
@@ -30,22 +45,34 @@ pub struct BinaryOutput {
 }
 
 impl Classifier {
-    /// The one forward of both steps.
+    /// The one forward of both steps, plus the host first layer's tape when there is one (its
+    /// `backward` completes the gradients; inference drops it).
     ///
     /// # Shapes
-    /// - `batch.inputs`: multi-hot `[batch, input]`
+    /// - `batch.inputs`: multi-hot `[batch, input]`, or its word ids
     /// - `batch.targets`: `[batch]`
-    pub fn forward_step(&self, batch: ImdbBatch) -> BinaryOutput {
-        let logits = match batch.inputs {
-            ImdbInputs::MultiHot(x) => self.mlp.forward(x),
+    pub fn forward_step(&self, batch: ImdbBatch) -> (BinaryOutput, Option<FirstLayerTape>) {
+        let (logits, tape) = match batch.inputs {
+            ImdbInputs::MultiHot(x) => (self.mlp.forward(x), None),
+            ImdbInputs::Sparse(csr) => match self.sparse_path {
+                SparsePath::Host => {
+                    let (logits, tape) = self.mlp.forward_csr(csr);
+                    (logits, Some(tape))
+                }
+                SparsePath::Device => {
+                    let device = batch.targets.device();
+                    (self.mlp.forward_sparse(csr.to_batch(&device)), None)
+                }
+            },
         };
         let targets_f = batch.targets.clone().float().unsqueeze_dim::<2>(1);
         let loss = self.mlp.loss(self.loss, logits.clone(), targets_f);
-        BinaryOutput {
+        let out = BinaryOutput {
             loss,
             logits,
             targets: batch.targets,
-        }
+        };
+        (out, tape)
     }
 }
 
@@ -54,8 +81,12 @@ impl TrainStep for Classifier {
     type Output = BinaryOutput;
 
     fn step(&self, batch: ImdbBatch) -> TrainOutput<BinaryOutput> {
-        let out = self.forward_step(batch);
-        TrainOutput::new(self, out.loss.backward(), out)
+        let (out, tape) = self.forward_step(batch);
+        let mut grads = out.loss.backward();
+        if let Some(tape) = tape {
+            tape.backward(&mut grads);
+        }
+        TrainOutput::new(self, grads, out)
     }
 }
 
@@ -64,7 +95,7 @@ impl InferenceStep for Classifier {
     type Output = BinaryOutput;
 
     fn step(&self, batch: ImdbBatch) -> BinaryOutput {
-        self.forward_step(batch)
+        self.forward_step(batch).0
     }
 }
 

@@ -145,15 +145,14 @@ impl DataLoaderIterator<ImdbBatch> for ReviewIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::Tensor;
-    use imdb_data::{ImdbInputs, Split};
+    use imdb_data::{ImdbInputs, InputKind, Split};
 
     fn loader(shuffle: Option<u64>, first_epoch: usize) -> ReviewLoader {
         let split: Split = (0..10u32).map(|i| (vec![i], (i % 2) as u8)).collect();
         let ds = ImdbDataset::new(Arc::new(split));
         ReviewLoader::new(
             ds,
-            MultiHotBatcher::new(10),
+            MultiHotBatcher::new(10, InputKind::Sparse),
             4,
             shuffle,
             Device::flex(),
@@ -161,20 +160,14 @@ mod tests {
         )
     }
 
-    /// The review ids of one epoch, read back from the multi-hot rows.
+    /// The review ids of one epoch: review `i` is the single word `i`.
     fn epoch_ids(l: &ReviewLoader) -> Vec<usize> {
         let mut ids = Vec::new();
         for batch in l.iter() {
-            let ImdbInputs::MultiHot(x) = batch.unwrap().inputs;
-            let rows: Tensor<1, burn::tensor::Int> = x.argmax(1).squeeze_dim(1);
-            ids.extend(
-                rows.into_data()
-                    .convert::<i64>()
-                    .try_to_vec::<i64>()
-                    .unwrap()
-                    .into_iter()
-                    .map(|v| v as usize),
-            );
+            let ImdbInputs::Sparse(csr) = batch.unwrap().inputs else {
+                unreachable!("sparse batcher")
+            };
+            ids.extend(csr.indices().iter().map(|&i| i as usize));
         }
         ids
     }

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::checkpoint::{AtomicFileCheckpointer, last_complete_checkpoint};
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, SparsePath};
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use imdb_data::{Imdb, ImdbDataset, MultiHotBatcher};
+use imdb_data::{Imdb, ImdbDataset, InputKind, MultiHotBatcher};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     /// The backend.
     pub backend: Backend,
+    /// How batches hold reviews: word ids (the default, fast) or dense multi-hot rows (the seed
+    /// notebook's representation; same numbers up to float rounding).
+    pub input: InputKind,
     /// Continue an interrupted run in `out_dir` from its last checkpoints.
     pub resume: bool,
     /// Print nothing per epoch (the TUI still shows on a terminal unless this is set).
@@ -55,6 +58,10 @@ pub struct Results {
     pub retrain_seconds: f64,
     /// The backend (`flex`, `ndarray`, `wgpu`).
     pub backend: String,
+    /// How batches held the reviews (`sparse` or `dense`; results written before this field
+    /// existed were dense).
+    #[serde(default = "dense")]
+    pub input: InputKind,
     /// The experiment seed.
     pub seed: u64,
     /// Reviews used to train, validate and test.
@@ -95,9 +102,12 @@ pub fn run_experiment(
     let out = &opts.out_dir;
     prepare_out_dir(config, out, opts.resume)?;
 
-    let batcher = MultiHotBatcher::new(config.model.input);
+    let batcher = MultiHotBatcher::new(config.model.input, opts.input);
     let device = opts.backend.device();
-    let (partial_train, validation) = imdb.seed_split(config.validation)?;
+    // A multi-hot row only sees which words occur: reduce each review to its sorted word set
+    // once, instead of sorting (sparse) or rewriting repeats (dense) in every batch of every epoch.
+    let train = imdb.train_dataset().word_sets();
+    let (partial_train, validation) = train.split_validation(config.validation)?;
 
     let started = Instant::now();
     let fit = Phase {
@@ -130,8 +140,8 @@ pub fn run_experiment(
         config,
         &device,
         &batcher,
-        imdb.train_dataset(),
-        imdb.test_dataset(),
+        train,
+        imdb.test_dataset().word_sets(),
         opts,
     )?;
     let retrain_seconds = started.elapsed().as_secs_f64();
@@ -153,6 +163,7 @@ pub fn run_experiment(
         fit_seconds,
         retrain_seconds,
         backend: opts.backend.to_string(),
+        input: opts.input,
         seed: config.seed,
         train_reviews: imdb.train.len(),
         validation_reviews: validation.len(),
@@ -163,6 +174,10 @@ pub fn run_experiment(
     };
     write_artifacts(config, &model, imdb, &results, out)?;
     Ok(results)
+}
+
+fn dense() -> InputKind {
+    InputKind::Dense
 }
 
 /// Creates `out`; for a fresh run, removes what an earlier run left there (Burn picks up stale
@@ -228,6 +243,11 @@ impl Phase {
         let model = Classifier {
             mlp,
             loss: config.loss,
+            sparse_path: if opts.backend.is_host() {
+                SparsePath::Host
+            } else {
+                SparsePath::Device
+            },
         };
         let loader = |ds, seed, dev: &Device, first| {
             Arc::new(ReviewLoader::new(

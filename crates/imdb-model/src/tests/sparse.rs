@@ -91,11 +91,13 @@ fn sparse_forward_equals_dense_forward_on_multi_hot() {
             let csr = MultiHotCsr::from_rows(random_rows(&mut rng, batch, 50), 50).unwrap();
             let dense = model.forward(csr.to_dense(&device));
             let sparse = model.forward_sparse(csr.to_batch(&device));
+            let (host, _inert) = model.forward_csr(csr);
             assert_eq!(sparse.dims(), [batch, 1]);
+            assert_eq!(host.dims(), [batch, 1]);
             // Same sums in a different order: f32 rounding only.
-            dense
-                .into_data()
-                .assert_approx_eq::<f32>(&sparse.into_data(), Tolerance::absolute(1e-5));
+            let dense = dense.into_data();
+            dense.assert_approx_eq::<f32>(&sparse.into_data(), Tolerance::absolute(1e-5));
+            dense.assert_approx_eq::<f32>(&host.into_data(), Tolerance::absolute(1e-5));
         }
     }
 }
@@ -115,7 +117,21 @@ fn sparse_forward_handles_an_all_empty_batch() {
 
 /// Every parameter's gradient of `loss(forward(x))`, hidden layers first, output last.
 fn gradients(model: &Mlp, loss: Tensor<1>) -> Vec<Option<Vec<f32>>> {
-    let grads = loss.backward();
+    param_gradients(model, loss.backward())
+}
+
+/// As [`gradients`], for a loss computed with [`Mlp::forward_csr`].
+fn gradients_with_tape(
+    model: &Mlp,
+    loss: Tensor<1>,
+    tape: crate::FirstLayerTape,
+) -> Vec<Option<Vec<f32>>> {
+    let mut grads = loss.backward();
+    tape.backward(&mut grads);
+    param_gradients(model, grads)
+}
+
+fn param_gradients(model: &Mlp, grads: burn::tensor::Gradients) -> Vec<Option<Vec<f32>>> {
     let layers = model.hidden.iter().chain(core::iter::once(&model.output));
     layers
         .flat_map(|l| {
@@ -141,19 +157,22 @@ fn sparse_and_dense_gradients_are_equal() {
             let dense_logits = model.forward(csr.to_dense(&device));
             let dense = gradients(&model, model.loss(loss_kind, dense_logits, y.clone()));
             let sparse_logits = model.forward_sparse(csr.to_batch(&device));
-            let sparse = gradients(&model, model.loss(loss_kind, sparse_logits, y));
+            let sparse = gradients(&model, model.loss(loss_kind, sparse_logits, y.clone()));
+            let (host_logits, tape) = model.forward_csr(csr.clone());
+            let host = gradients_with_tape(&model, model.loss(loss_kind, host_logits, y), tape);
 
             assert_eq!(dense.len(), sparse.len());
-            for (k, (d, s)) in dense.iter().zip(&sparse).enumerate() {
-                let (d, s) = (
-                    d.as_ref().expect("dense grad"),
-                    s.as_ref().expect("sparse grad"),
-                );
-                for (a, b) in d.iter().zip(s) {
-                    assert!(
-                        (a - b).abs() <= 1e-5,
-                        "{config} {loss_kind:?} param {k}: {a} vs {b}"
-                    );
+            assert_eq!(dense.len(), host.len());
+            for (k, ((d, s), h)) in dense.iter().zip(&sparse).zip(&host).enumerate() {
+                let d = d.as_ref().expect("dense grad");
+                for (path, other) in [("select", s), ("host", h)] {
+                    let other = other.as_ref().unwrap_or_else(|| panic!("{path} grad"));
+                    for (a, b) in d.iter().zip(other) {
+                        assert!(
+                            (a - b).abs() <= 1e-5,
+                            "{config} {loss_kind:?} {path} param {k}: {a} vs {b}"
+                        );
+                    }
                 }
             }
             // Without L2, words absent from the batch get exactly zero kernel gradient.
@@ -162,7 +181,8 @@ fn sparse_and_dense_gradients_are_equal() {
             }
             let first_w = dense[0].as_ref().unwrap();
             let units = config.hidden[0];
-            let used: std::collections::BTreeSet<usize> = csr.indices().iter().copied().collect();
+            let used: std::collections::BTreeSet<usize> =
+                csr.indices().iter().map(|&i| i as usize).collect();
             for word in (0..40).filter(|w| !used.contains(w)) {
                 assert!(
                     first_w[word * units..(word + 1) * units]
@@ -205,4 +225,54 @@ fn sparse_forward_rejects_a_batch_of_another_width() {
     let model = MlpConfig::new().with_input(10).init(&device);
     let csr = MultiHotCsr::from_rows(vec![vec![1u32]], 11).unwrap();
     model.forward_sparse(csr.to_batch(&device));
+}
+
+/// The tape's kernel gradient reaches an optimizer: one SGD step through
+/// `GradientsParams` moves `W₀` exactly as the dense path does.
+#[test]
+fn host_first_layer_gradient_reaches_gradients_params() {
+    use burn::module::Module;
+    use burn::optim::{GradientsParams, SgdConfig};
+    let device = device().autodiff();
+    device.seed(9);
+    let mut rng = Rng(7);
+    let config = configs(30)[2].clone(); // L2 on: the graph's W₀ gradient must be kept and added
+    let model = config.init(&device);
+    let csr = MultiHotCsr::from_rows(random_rows(&mut rng, 6, 30), 30).unwrap();
+    let y = targets(6, &device);
+
+    let step = |grads: burn::tensor::Gradients| {
+        let grads = GradientsParams::from_grads(grads, &model);
+        assert_eq!(grads.len(), 2 * (config.hidden.len() + 1), "every W and b");
+        let mut sgd = SgdConfig::new().init();
+        let stepped = sgd.step(0.1, model.clone(), grads);
+        values(stepped.hidden[0].weight.val())
+    };
+    let dense = step(
+        model
+            .loss(Loss::Bce, model.forward(csr.to_dense(&device)), y.clone())
+            .backward(),
+    );
+    let (logits, tape) = model.forward_csr(csr);
+    let mut grads = model.loss(Loss::Bce, logits, y).backward();
+    tape.backward(&mut grads);
+    let host = step(grads);
+    for (a, b) in dense.iter().zip(&host) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn host_forward_on_an_inference_model_has_an_inert_tape() {
+    use burn::module::Module;
+    let device = device().autodiff();
+    let model = configs(20)[0].init(&device).valid();
+    let csr = MultiHotCsr::from_rows(vec![vec![1u32, 4], vec![]], 20).unwrap();
+    let (logits, tape) = model.forward_csr(csr);
+    assert!(!logits.is_tracked());
+    // Gradients of something else: the inert tape must leave them alone, not panic.
+    let x = Tensor::<1>::ones([2], &device).require_grad();
+    let mut grads = x.clone().sum().backward();
+    tape.backward(&mut grads);
+    assert_eq!(values(x.grad(&grads).unwrap()), [1.0, 1.0]);
 }

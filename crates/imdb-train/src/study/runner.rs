@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::protocol::{Results, RunOptions, run_experiment, write_atomic};
-use imdb_data::{EncodeOptions, Imdb, ImdbLoader};
+use imdb_data::{EncodeOptions, Imdb, ImdbLoader, InputKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,8 @@ pub struct StudyOptions {
     pub seeds: usize,
     /// The backend of every run.
     pub backend: Backend,
+    /// How batches hold the reviews in every run.
+    pub input: InputKind,
     /// No progress bar and no per-run lines.
     pub quiet: bool,
 }
@@ -220,6 +222,7 @@ fn run_options(opts: &StudyOptions, dir: &Path, resume: bool) -> RunOptions {
     RunOptions {
         out_dir: dir.to_owned(),
         backend: opts.backend,
+        input: opts.input,
         resume,
         // Per-epoch lines and Burn's TUI would fight with the study's progress bar.
         quiet: true,
