@@ -37,7 +37,7 @@ fn experiment() -> &'static Path {
         let opts = RunOptions {
             out_dir: out.clone(),
             backend: Backend::select(Some("flex")).unwrap(),
-        input: InputKind::Sparse,
+            input: InputKind::Sparse,
             input: InputKind::Sparse,
             resume: false,
             quiet: true,

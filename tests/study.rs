@@ -104,6 +104,7 @@ fn synthetic(name: &str, seed: u64, test_accuracy: f64, final_val_loss: f64) -> 
         fit_seconds: 10.0,
         retrain_seconds: 2.0,
         backend: "flex".into(),
+        input: InputKind::Sparse,
         seed,
         train_reviews: 25_000,
         validation_reviews: 10_000,

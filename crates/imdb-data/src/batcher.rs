@@ -139,12 +139,11 @@ impl MultiHotBatcher {
                 let mut labels = Vec::new();
                 let rows = reviews.into_iter().map(|(tokens, label)| {
                     labels.push(i64::from(label));
-                    tokens.iter().copied()
+                    tokens
                 });
                 let width = self.num_words;
-                let csr = MultiHotCsr::from_rows(rows, width).unwrap_or_else(|e| {
-                    panic!("{e}: encode with num_words <= {width}")
-                });
+                let csr = MultiHotCsr::from_rows(rows, width)
+                    .unwrap_or_else(|e| panic!("{e}: encode with num_words <= {width}"));
                 (ImdbInputs::Sparse(csr), labels)
             }
         };
@@ -241,10 +240,16 @@ mod tests {
         assert_eq!(csr.indices(), [1, 3, 0, 5]);
         assert_eq!(
             x.into_data().try_to_vec::<f32>().unwrap(),
-            csr.to_dense(&device).into_data().try_to_vec::<f32>().unwrap()
+            csr.to_dense(&device)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
         );
         let labels = |t: Tensor<1, Int>| t.into_data().convert::<i64>().try_to_vec::<i64>();
-        assert_eq!(labels(dense.targets).unwrap(), labels(sparse.targets).unwrap());
+        assert_eq!(
+            labels(dense.targets).unwrap(),
+            labels(sparse.targets).unwrap()
+        );
     }
 
     #[test]
@@ -254,7 +259,12 @@ mod tests {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{kind}\""));
         }
-        assert!("Dense".parse::<InputKind>().unwrap_err().contains("\"Dense\""));
+        assert!(
+            "Dense"
+                .parse::<InputKind>()
+                .unwrap_err()
+                .contains("\"Dense\"")
+        );
         assert_eq!(InputKind::default(), InputKind::Sparse);
     }
 }

@@ -76,7 +76,10 @@ impl ImdbDataset {
                 reason: "must be at least 1 and smaller than the number of training reviews",
             });
         }
-        Ok((self.slice(validation..self.len()), self.slice(0..validation)))
+        Ok((
+            self.slice(validation..self.len()),
+            self.slice(0..validation),
+        ))
     }
 
     /// Tokens and label of review `i` of the view, without copying.

@@ -124,29 +124,70 @@ impl FirstLayerTape {
 /// `out[r] = Σ_{i ∈ row r} kernel[i]`, rows of `units` floats.
 fn gather_sum(kernel: &[f32], units: usize, input: &MultiHotCsr) -> Vec<f32> {
     let mut out = vec![0.0f32; input.batch_size() * units];
-    for (r, acc) in out.chunks_exact_mut(units).enumerate() {
-        for &i in input.row(r) {
-            let start = i as usize * units;
-            for (a, w) in acc.iter_mut().zip(&kernel[start..start + units]) {
-                *a += w;
+    // Common widths get a loop over fixed-size rows, which the compiler turns into a few vector
+    // adds per word.
+    match units {
+        16 => gather_rows::<16>(kernel, &mut out, input),
+        32 => gather_rows::<32>(kernel, &mut out, input),
+        _ => {
+            for (r, acc) in out.chunks_exact_mut(units).enumerate() {
+                for &i in input.row(r) {
+                    let start = i as usize * units;
+                    add_assign(acc, &kernel[start..start + units]);
+                }
             }
         }
     }
     out
 }
 
+fn gather_rows<const U: usize>(kernel: &[f32], out: &mut [f32], input: &MultiHotCsr) {
+    let (kernel, _) = kernel.as_chunks::<U>();
+    let (out, _) = out.as_chunks_mut::<U>();
+    for (r, acc) in out.iter_mut().enumerate() {
+        // A local sum lives in vector registers; adding into `acc` in place compiles to a
+        // load-add-store per float.
+        let mut sum = [0.0f32; U];
+        for &i in input.row(r) {
+            add_assign(&mut sum, &kernel[i as usize]);
+        }
+        *acc = sum;
+    }
+}
+
 /// `grad_w[i] = Σ_{rows r holding i} grad_z[r]`: the gather-sum's transpose.
 fn scatter_add(grad_z: &[f32], units: usize, input: &MultiHotCsr, width: usize) -> Vec<f32> {
     let mut grad_w = vec![0.0f32; width * units];
-    for (r, g) in grad_z.chunks_exact(units).enumerate() {
-        for &i in input.row(r) {
-            let start = i as usize * units;
-            for (a, x) in grad_w[start..start + units].iter_mut().zip(g) {
-                *a += x;
+    match units {
+        16 => scatter_rows::<16>(grad_z, &mut grad_w, input),
+        32 => scatter_rows::<32>(grad_z, &mut grad_w, input),
+        _ => {
+            for (r, g) in grad_z.chunks_exact(units).enumerate() {
+                for &i in input.row(r) {
+                    let start = i as usize * units;
+                    add_assign(&mut grad_w[start..start + units], g);
+                }
             }
         }
     }
     grad_w
+}
+
+fn scatter_rows<const U: usize>(grad_z: &[f32], grad_w: &mut [f32], input: &MultiHotCsr) {
+    let (grad_z, _) = grad_z.as_chunks::<U>();
+    let (grad_w, _) = grad_w.as_chunks_mut::<U>();
+    for (r, g) in grad_z.iter().enumerate() {
+        let g: [f32; U] = *g; // in registers for the whole row
+        for &i in input.row(r) {
+            add_assign(&mut grad_w[i as usize], &g);
+        }
+    }
+}
+
+fn add_assign(acc: &mut [f32], x: &[f32]) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        *a += b;
+    }
 }
 
 fn host_f32<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {

@@ -24,33 +24,41 @@ pub struct MultiHotCsr {
 }
 
 impl MultiHotCsr {
-    /// Encodes token lists (ids of any unsigned type up to `u64`) as multi-hot rows of `width`
-    /// columns: repeated ids in a row count once, an empty list is an all-zero row.
+    /// Encodes token lists as multi-hot rows of `width` columns: repeated ids in a row count
+    /// once, an empty list is an all-zero row.
+    ///
+    /// Rows that are already sorted and distinct (as a training set reduced to word sets once
+    /// up front) are copied as they are: checking costs one pass, sorting is skipped.
     ///
     /// # Errors
     ///
-    /// [`ModelError::IndexOutOfRange`] for an id ≥ `width` or beyond `u32` (Keras's `num_words`
-    /// filtering must happen before this, when tokens are mapped to ids).
-    ///
-    /// Rows that are already sorted and unique (as a training set deduplicated once up front)
-    /// are copied as they are: checking costs one pass, sorting is skipped.
-    pub fn from_rows<R, T>(rows: R, width: usize) -> Result<Self>
+    /// [`ModelError::IndexOutOfRange`] for an id ≥ `width` (Keras's `num_words` filtering must
+    /// happen before this, when tokens are mapped to ids).
+    pub fn from_rows<R>(rows: R, width: usize) -> Result<Self>
     where
         R: IntoIterator,
-        R::Item: IntoIterator<Item = T>,
-        T: Into<u64>,
+        R::Item: AsRef<[u32]>,
     {
         let mut indices = Vec::new();
         let mut offsets = vec![0];
-        for (row, tokens) in rows.into_iter().enumerate() {
-            let start = indices.len();
-            for token in tokens {
-                let index: u64 = token.into();
-                match u32::try_from(index) {
-                    Ok(i) if (i as usize) < width => indices.push(i),
-                    _ => return Err(ModelError::IndexOutOfRange { row, index, width }),
-                }
+        for (row, ids) in rows.into_iter().enumerate() {
+            let ids = ids.as_ref();
+            // `max` vectorises; the loop that names the culprit only runs on bad input.
+            if ids
+                .iter()
+                .copied()
+                .max()
+                .is_some_and(|m| m as usize >= width)
+            {
+                let index = ids.iter().copied().find(|&i| i as usize >= width);
+                return Err(ModelError::IndexOutOfRange {
+                    row,
+                    index: u64::from(index.expect("max is out of range")),
+                    width,
+                });
             }
+            let start = indices.len();
+            indices.extend_from_slice(ids);
             let row_ids = &mut indices[start..];
             if !row_ids.windows(2).all(|pair| pair[0] < pair[1]) {
                 row_ids.sort_unstable();

@@ -237,7 +237,7 @@ impl SentimentClassifier {
         }
         let width = self.mlp.input_size();
         let encoded: Vec<Vec<u32>> = texts.par_iter().map(|t| self.encode(t)).collect();
-        let csr = MultiHotCsr::from_rows(encoded.iter().map(|e| e.iter().copied()), width)
+        let csr = MultiHotCsr::from_rows(&encoded, width)
             .expect("load checked that every encoded index is below the model's width");
 
         // (review, column) of every word to explain: vocabulary words only, not the start and

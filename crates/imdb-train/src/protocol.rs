@@ -288,7 +288,11 @@ impl Phase {
         if done > 0 {
             training = training.checkpoint(done);
         }
-        let optim = config.optimizer.init();
+        let optim = if opts.backend.is_host() {
+            config.optimizer.init_host()
+        } else {
+            config.optimizer.init()
+        };
         let result = training.launch(Learner::new(model, optim, config.optimizer.learning_rate));
 
         if let Some((split, epoch, value)) = *divergence.lock().expect("monitor lock") {

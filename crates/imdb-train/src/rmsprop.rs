@@ -13,13 +13,16 @@
 
 use crate::config::RmsPropKerasConfig;
 use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
-/// Keras's RMSprop (no momentum, not centred); build it with [`RmsPropKerasConfig::init`].
+/// Keras's RMSprop (no momentum, not centred); build it with [`RmsPropKerasConfig::init`] or
+/// [`RmsPropKerasConfig::init_host`].
 #[derive(Clone, Debug)]
 pub struct RmsPropKeras {
     rho: f64,
     epsilon: f64,
+    /// Update each tensor in one host loop instead of nine tensor ops.
+    host: bool,
 }
 
 /// Per-weight state: the moving average of squared gradients.
@@ -35,6 +38,19 @@ impl RmsPropKerasConfig {
         ModuleOptimizer::from(RmsPropKeras {
             rho: self.rho,
             epsilon: self.epsilon,
+            host: false,
+        })
+    }
+
+    /// The same optimizer, updating each tensor in one loop on the host: one pass over weight,
+    /// gradient and velocity instead of nine tensor ops, each a pass with a fresh buffer. Same
+    /// operations in the same order, so the same floats. For CPU backends only: on a GPU it
+    /// would copy every parameter to the host and back each step.
+    pub fn init_host(&self) -> ModuleOptimizer {
+        ModuleOptimizer::from(RmsPropKeras {
+            rho: self.rho,
+            epsilon: self.epsilon,
+            host: true,
         })
     }
 }
@@ -49,6 +65,9 @@ impl Optimizer for RmsPropKeras {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        if self.host {
+            return self.step_host(lr, tensor, grad, state);
+        }
         let g2 = grad.clone().square().mul_scalar(1.0 - self.rho);
         let velocity = match state {
             Some(s) => s.velocity.mul_scalar(self.rho).add(g2),
@@ -65,6 +84,44 @@ impl Optimizer for RmsPropKeras {
             velocity: state.velocity.to_device(device),
         }
     }
+}
+
+impl RmsPropKeras {
+    /// [`Optimizer::step`] as one loop, with the tensor ops' arithmetic in their order (f32).
+    fn step_host<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<RmsPropKerasState<D>>,
+    ) -> (Tensor<D>, Option<RmsPropKerasState<D>>) {
+        let (shape, device) = (tensor.shape(), tensor.device());
+        let mut w = host_vec(tensor);
+        let g = host_vec(grad);
+        let had_state = state.is_some();
+        let mut v = match state {
+            Some(s) => host_vec(s.velocity),
+            None => vec![0.0; g.len()],
+        };
+        let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
+        let (epsilon, lr) = (self.epsilon as f32, lr as f32);
+        for ((w, v), &g) in w.iter_mut().zip(&mut v).zip(&g) {
+            let g2 = g * g * one_minus_rho;
+            *v = if had_state { *v * rho + g2 } else { g2 };
+            *w -= g / (*v + epsilon).sqrt() * lr;
+        }
+        let tensor = Tensor::from_data(TensorData::new(w, shape.clone()), &device);
+        let velocity = Tensor::from_data(TensorData::new(v, shape), &device);
+        (tensor, Some(RmsPropKerasState { velocity }))
+    }
+}
+
+fn host_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .expect("converted to f32 above")
 }
 
 // Written by hand: `#[derive(RecordState)]` expands to paths inside burn-optim.
@@ -100,10 +157,17 @@ mod tests {
     /// Tolerance 1e-6 absolute: the optimizer runs in f32.
     #[test]
     fn two_steps_match_keras() {
+        for host in [false, true] {
+            two_steps_match_keras_with(host);
+        }
+    }
+
+    fn two_steps_match_keras_with(host: bool) {
         let device = Device::flex();
         let optim = RmsPropKeras {
             rho: 0.9,
             epsilon: 1e-7,
+            host,
         };
         let t =
             |v: [f64; 4]| Tensor::<1>::from_data(TensorData::from(v.map(|x| x as f32)), &device);
@@ -138,6 +202,33 @@ mod tests {
         for (a, b) in v.iter().zip(expected) {
             assert!((f64::from(*a) - b).abs() < 1e-7, "{v:?} vs {expected:?}");
         }
+    }
+
+    /// The host loop does the tensor ops' arithmetic in their order: identical floats, so a run
+    /// does not depend on which one the backend got.
+    #[test]
+    fn host_loop_equals_tensor_ops_exactly() {
+        let device = Device::flex();
+        device.seed(3);
+        let make = |host| RmsPropKeras {
+            rho: 0.9,
+            epsilon: 1e-7,
+            host,
+        };
+        let (ops, host) = (make(false), make(true));
+        let dist = burn::tensor::Distribution::Normal(0.0, 1e-2);
+        let w0 = Tensor::<2>::random([300, 16], dist, &device);
+        let (mut a, mut b) = ((w0.clone(), None), (w0, None));
+        for _ in 0..3 {
+            let g = Tensor::<2>::random([300, 16], dist, &device);
+            a = ops.step(1e-3, a.0, g.clone(), a.1);
+            b = host.step(1e-3, b.0, g, b.1);
+        }
+        assert_eq!(a.0.into_data(), b.0.into_data());
+        assert_eq!(
+            a.1.unwrap().velocity.into_data(),
+            b.1.unwrap().velocity.into_data()
+        );
     }
 
     fn assert_close(w: &Tensor<1>, expected: [f64; 4]) {

@@ -27,7 +27,7 @@ fn csr_sorts_and_dedupes_each_row() {
 
 #[test]
 fn csr_rejects_ids_outside_the_width() {
-    let rows: Vec<Vec<u16>> = vec![vec![1, 2], vec![3, 10]];
+    let rows: Vec<Vec<u32>> = vec![vec![1, 2], vec![3, 10, 12]];
     let err = MultiHotCsr::from_rows(rows, 10).unwrap_err();
     assert!(matches!(
         err,
