@@ -42,11 +42,11 @@ struct Args {
     /// Backend: flex, ndarray or wgpu (default: $BURN_DEVICE, else wgpu if compiled in, else flex).
     #[arg(long)]
     device: Option<String>,
-    /// No progress bar and no per-run lines.
-    #[arg(long)]
     /// How batches hold reviews: word ids (fast) or dense multi-hot rows.
     #[arg(long, default_value_t = InputKind::Sparse)]
     input: InputKind,
+    /// No progress bar and no per-run lines.
+    #[arg(long)]
     quiet: bool,
 }
 

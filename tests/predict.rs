@@ -38,7 +38,6 @@ fn experiment() -> &'static Path {
             out_dir: out.clone(),
             backend: Backend::select(Some("flex")).unwrap(),
             input: InputKind::Sparse,
-            input: InputKind::Sparse,
             resume: false,
             quiet: true,
         };
@@ -486,4 +485,50 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("manifest.json"));
+}
+
+/// A model trained on words and word pairs reads new text with pairs too: the model directory
+/// carries `ngrams`, and the classifier's encoding of a text holds the pair's index. The
+/// explanation may then name a pair ("not good") as well as words.
+#[test]
+fn a_bigram_model_predicts_from_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = burn_imdb::data::EncodeOptions::keras()
+        .with_num_words(Some(20_000))
+        .with_ngrams(2);
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(tmp.path().join("cache"))
+        .options(data.clone())
+        .load()
+        .unwrap();
+    let mut config = ExperimentConfig::new()
+        .with_name("pairs".into())
+        .with_validation(1_000)
+        .with_epochs(2)
+        .with_batch_size(256)
+        .with_seed(7)
+        .with_data(data);
+    config.model = config.model.with_input(20_000);
+    let opts = RunOptions {
+        out_dir: tmp.path().join("pairs"),
+        backend: Backend::select(Some("flex")).unwrap(),
+        input: InputKind::Sparse,
+        resume: false,
+        quiet: true,
+    };
+    let r = run_experiment(&config, &imdb, &opts).unwrap();
+    assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);
+
+    let c = SentimentClassifier::load(tmp.path().join("pairs"), &Device::flex()).unwrap();
+    assert_eq!(c.encoding().ngrams, 2);
+    let index = imdb.word_index.as_ref().unwrap();
+    let pair = index.rank("of the").expect("a frequent pair is ranked");
+    let encoded = c.encode("The end of the film.");
+    assert!(encoded.contains(&(pair + 3)), "{encoded:?}");
+    let p = one(
+        &c,
+        "The end of the film was not good at all, a waste of time.",
+    );
+    assert!(p.top_words.iter().all(|w| !w.word.is_empty()));
+    assert!((0.0..=1.0).contains(&p.probability));
 }

@@ -4,8 +4,8 @@
 use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
 use burn_imdb::train::study::summary::{Metric, Verdict};
 use burn_imdb::train::study::{
-    StudyOptions, Summary, load_experiments, run_dir, run_study, seed_variants, summarize,
-    write_report,
+    StudyOptions, Summary, load_experiments, run_dir, run_study, seed_variants, study_variants,
+    summarize, write_report,
 };
 use burn_imdb::train::{Backend, EpochMetrics, ExperimentConfig, Results};
 use std::path::{Path, PathBuf};
@@ -15,16 +15,16 @@ fn experiments_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/experiments")
 }
 
-/// `assets/experiments/*.json` are the library's [`seed_variants`], serialised. Regenerate them
+/// `assets/experiments/*.json` are the library's [`study_variants`], serialised. Regenerate them
 /// with `BURN_IMDB_WRITE_EXPERIMENTS=1 cargo test --workspace --test study`.
 #[test]
-fn experiment_files_are_the_seed_variants() {
+fn experiment_files_are_the_study_variants() {
     let dir = experiments_dir();
     let write = std::env::var_os("BURN_IMDB_WRITE_EXPERIMENTS").is_some();
     if write {
         std::fs::create_dir_all(&dir).unwrap();
     }
-    for config in seed_variants() {
+    for config in study_variants() {
         let path = dir.join(format!("{}.json", config.name));
         let json = serde_json::to_string_pretty(&config).unwrap() + "\n";
         if write {
@@ -36,7 +36,7 @@ fn experiment_files_are_the_seed_variants() {
         assert_eq!(
             value(&on_disk),
             value(&json),
-            "{} differs from seed_variants(): regenerate it (see this test's doc)",
+            "{} differs from study_variants(): regenerate it (see this test's doc)",
             path.display()
         );
     }
@@ -55,7 +55,8 @@ fn every_experiment_file_loads_and_validates() {
             "mse",
             "tanh",
             "l2",
-            "dropout"
+            "dropout",
+            "bigrams"
         ]
     );
     for c in &configs {

@@ -13,6 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Burn's random generator is one per device for the whole process: weight initialisation and
+/// dropout masks of runs in parallel test threads would interleave draws and make "same seed,
+/// same numbers" a matter of timing. Every test that trains in this process holds this lock.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn sample_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz")
 }
@@ -46,6 +54,7 @@ fn opts(out: &Path) -> RunOptions {
 
 #[test]
 fn a_short_run_learns_and_writes_every_artifact() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
     let out = tmp.path().join("run");
@@ -137,6 +146,7 @@ fn a_short_run_learns_and_writes_every_artifact() {
 
 #[test]
 fn same_seed_same_numbers() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
     let config = small_config("det").with_epochs(2);
@@ -149,8 +159,64 @@ fn same_seed_same_numbers() {
     );
 }
 
+/// Sparse and dense batches describe the same multi-hot matrix, so a run must give the same
+/// numbers with either: the first layer sums the same kernel rows in another order (f32
+/// rounding, ~1e-7 relative), which can only move a loss in its last digits. Tolerance: 1e-4 on
+/// every loss, identical chosen epoch, accuracies within one review of each other.
+fn assert_same_numbers(sparse: &Results, dense: &Results, reviews: (usize, usize)) {
+    let (val, test) = (1.0 / reviews.0 as f64, 1.0 / reviews.1 as f64);
+    let worst = |f: fn(&burn_imdb::train::EpochMetrics) -> f64| {
+        let pairs = sparse.history.iter().zip(&dense.history);
+        pairs.map(|(s, d)| (f(s) - f(d)).abs()).fold(0.0, f64::max)
+    };
+    eprintln!(
+        "sparse vs dense: max |Δ| train loss {:.1e}, val loss {:.1e}; test loss {:.1e}, test accuracy {:.1e}",
+        worst(|m| m.loss),
+        worst(|m| m.val_loss),
+        (sparse.test_loss - dense.test_loss).abs(),
+        (sparse.test_accuracy - dense.test_accuracy).abs()
+    );
+    assert_eq!(sparse.chosen_epoch, dense.chosen_epoch);
+    assert_eq!(sparse.history.len(), dense.history.len());
+    for (s, d) in sparse.history.iter().zip(&dense.history) {
+        assert!((s.loss - d.loss).abs() <= 1e-4, "{s:?} vs {d:?}");
+        assert!((s.val_loss - d.val_loss).abs() <= 1e-4, "{s:?} vs {d:?}");
+        assert!(
+            (s.val_accuracy - d.val_accuracy).abs() <= val + 1e-12,
+            "{s:?} vs {d:?}"
+        );
+    }
+    let (s, d) = (sparse.test_loss, dense.test_loss);
+    assert!((s - d).abs() <= 1e-4, "test loss {s} vs {d}");
+    assert!((sparse.test_accuracy - dense.test_accuracy).abs() <= test + 1e-12);
+    assert_eq!(
+        (sparse.input, dense.input),
+        (InputKind::Sparse, InputKind::Dense)
+    );
+}
+
+#[test]
+fn sparse_and_dense_inputs_give_the_same_numbers() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let imdb = sample(tmp.path());
+    // Dropout and L2 on: the dropout masks and the L2 gradient of W0 must match too.
+    let mut config = small_config("paths");
+    config.model = config.model.with_dropout(Some(0.5)).with_l2(Some(0.002));
+    let run = |input, dir: &str| {
+        let opts = RunOptions {
+            input,
+            ..opts(&tmp.path().join(dir))
+        };
+        run_experiment(&config, &imdb, &opts).unwrap()
+    };
+    let (sparse, dense) = (run(InputKind::Sparse, "s"), run(InputKind::Dense, "d"));
+    assert_same_numbers(&sparse, &dense, (1_000, 2_500));
+}
+
 #[test]
 fn divergence_stops_with_the_epoch_named() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
     let mut config = small_config("nan").with_epochs(5);
@@ -283,7 +349,8 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
 /// CI's real-data check (skipped without `BURN_IMDB_DATA`): the seed model reaches ≥ 0.86 test
 /// accuracy in at most 4 epochs.
 #[test]
-fn full_data_reaches_086_in_four_epochs() {
+fn full_data_reaches_086_in_four_epochs_with_either_input() {
+    let _serial = serial();
     let Some(path) = std::env::var_os("BURN_IMDB_DATA").filter(|p| !p.is_empty()) else {
         eprintln!(
             "SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data training test"
@@ -299,6 +366,12 @@ fn full_data_reaches_086_in_four_epochs() {
         .with_name("ci".into())
         .with_epochs(4);
     let r = run_experiment(&config, &imdb, &opts(&tmp.path().join("ci"))).unwrap();
+    let dense = RunOptions {
+        input: InputKind::Dense,
+        ..opts(&tmp.path().join("ci-dense"))
+    };
+    let d = run_experiment(&config, &imdb, &dense).unwrap();
+    assert_same_numbers(&r, &d, (10_000, 25_000));
     assert!(r.chosen_epoch <= 4);
     assert!(
         r.test_accuracy >= 0.86,

@@ -11,6 +11,13 @@ use burn_imdb::model::{Loss, MlpConfig};
 use burn_imdb::train::{Backend, ExperimentConfig, RmsPropKerasConfig, RunOptions, run_experiment};
 use std::sync::Arc;
 
+/// Burn's random generator is one per device for the whole process, and both tests draw weights
+/// on Flex: without this lock, parallel test threads interleave their draws.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn gpu() -> Device {
     Device::wgpu(DeviceKind::DefaultDevice)
 }
@@ -23,6 +30,7 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// numbers on both backends. Tolerance 1e-6 absolute: f32 sums in a different order.
 #[test]
 fn one_training_step_matches_flex() {
+    let _serial = serial();
     let host = Device::flex().autodiff();
     host.seed(42);
     let mlp = MlpConfig::new().with_input(50).init(&host);
@@ -60,6 +68,7 @@ fn one_training_step_matches_flex() {
 /// within 0.05 of Flex's at every epoch, accuracies within 0.15, and the training loss falling.
 #[test]
 fn protocol_runs_on_wgpu_and_tracks_flex() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let options = EncodeOptions::default().with_num_words(Some(1_000));
     let mut imdb = ImdbLoader::new(DataSource::Embedded)

@@ -33,6 +33,10 @@ pub struct EncodeOptions {
     pub oov_char: Option<u32>,
     /// Offset added to every word rank, reserving `0..index_from` for padding, start and OOV.
     pub index_from: u32,
+    /// 1: terms are words (Keras). 2: words and pairs of consecutive words, ranked together by
+    /// training frequency, so `num_words` counts both (see [`crate::ngrams`]). Sequences are then
+    /// about twice as long, which `maxlen` sees. Needs the source's word index.
+    pub ngrams: u8,
 }
 
 impl Default for EncodeOptions {
@@ -45,6 +49,7 @@ impl Default for EncodeOptions {
             start_char: Some(1),
             oov_char: Some(2),
             index_from: 3,
+            ngrams: 1,
         }
     }
 }
@@ -61,6 +66,19 @@ impl EncodeOptions {
         self
     }
 
+    /// Sets `ngrams` (1 or 2).
+    pub fn with_ngrams(mut self, ngrams: u8) -> Self {
+        self.ngrams = ngrams;
+        self
+    }
+
+    /// How many terms of a frequency ranking can survive `num_words` (`None`: all of them):
+    /// ranks `1..=n` become indices `index_from + 1 .. num_words`.
+    pub(crate) fn kept_ranks(&self) -> Option<usize> {
+        self.num_words
+            .map(|n| n.saturating_sub(self.index_from as usize + 1))
+    }
+
     /// Checks every option before any data is touched.
     ///
     /// # Errors
@@ -68,6 +86,7 @@ impl EncodeOptions {
     /// (`num_words <= index_from`, i.e. below 4 with Keras's defaults), `maxlen` is 0, or the start
     /// or OOV character is not below `num_words`.
     pub fn validate(&self) -> Result<()> {
+        crate::ngrams::validate(self.ngrams)?;
         if let Some(n) = self.num_words {
             if n <= self.index_from as usize || n > u32::MAX as usize {
                 return Err(DataError::InvalidOption {

@@ -27,6 +27,7 @@ pub mod download;
 pub mod encode;
 pub mod error;
 pub mod load;
+pub mod ngrams;
 pub mod npz;
 pub mod numpy_rng;
 pub mod reviews;

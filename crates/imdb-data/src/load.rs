@@ -255,6 +255,22 @@ impl Resolved {
                 Path::new("<embedded sample>"),
             )?),
         };
+        let (word_index, raw_train, raw_test) = match (options.ngrams, word_index) {
+            (1, index) => (index, raw_train, raw_test),
+            (_, Some(index)) => {
+                let (index, train, test) =
+                    crate::ngrams::add_bigrams(&index, &raw_train, &raw_test, options.kept_ranks());
+                (Some(index), train, test)
+            }
+            (ngrams, None) => {
+                return Err(DataError::InvalidOption {
+                    name: "ngrams",
+                    value: ngrams.to_string(),
+                    reason: "bigrams are spelled from the word index, and this source has none \
+                             (put Keras's imdb_word_index.json beside imdb.npz)",
+                });
+            }
+        };
         let (train, test) = options.encode(&raw_train, &raw_test)?;
         Ok(Encoded {
             train,

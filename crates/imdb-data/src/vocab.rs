@@ -60,8 +60,32 @@ impl WordIndex {
     /// The ranks of the tokens of `text` (unknown words get [`UNRANKED`]), like one row of Keras's
     /// raw `imdb.npz` data.
     pub fn ranks_of(&self, text: &str) -> Vec<u32> {
+        self.term_ranks_of(text, 1)
+    }
+
+    /// The ranks of the terms of `text` for an index built with
+    /// [`EncodeOptions::ngrams`](crate::EncodeOptions::ngrams) = `ngrams`: with 2, each word is
+    /// followed by the pair it ends (`w1, w2, "w1 w2", w3, "w2 w3", …`), as training sequences
+    /// are. Unknown terms get [`UNRANKED`].
+    pub fn term_ranks_of(&self, text: &str, ngrams: u8) -> Vec<u32> {
         let mut out = Vec::new();
-        for_each_token(text, |t| out.push(self.rank(t).unwrap_or(UNRANKED)));
+        let mut pair = String::new();
+        let mut prev_len = None;
+        for_each_token(text, |t| {
+            out.push(self.rank(t).unwrap_or(UNRANKED));
+            if ngrams >= 2 {
+                // `pair` holds the previous token; make it "prev t", look up, keep t.
+                if let Some(len) = prev_len {
+                    pair.truncate(len);
+                    pair.push(' ');
+                    pair.push_str(t);
+                    out.push(self.rank(&pair).unwrap_or(UNRANKED));
+                }
+                pair.clear();
+                pair.push_str(t);
+                prev_len = Some(t.len());
+            }
+        });
         out
     }
 

@@ -37,3 +37,29 @@ fn real_counts_shapes_and_cache() {
     assert_eq!(again.train, imdb.train);
     assert_eq!(again.test, imdb.test);
 }
+
+/// The `bigrams` study variant's data: 50,000 terms of words and pairs, ranked on training
+/// reviews only.
+#[test]
+fn real_bigrams() {
+    let Some(path) = data_path() else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let options = imdb_data::EncodeOptions::keras()
+        .with_num_words(Some(50_000))
+        .with_ngrams(2);
+    let imdb = ImdbLoader::new(DataSource::Path(path))
+        .cache_dir(cache.path())
+        .options(options)
+        .load()
+        .unwrap();
+    assert_eq!(imdb.vocabulary_width(), 50_000);
+    assert_eq!(imdb.train.max_token(), Some(49_999));
+    let index = imdb.word_index.as_ref().unwrap();
+    assert_eq!(index.len(), 50_000 - 4);
+    // Frequent pairs rank among frequent words ("of the" is the most frequent pair in English
+    // text), and a review's sequence is about twice its word count.
+    let of_the = index.rank("of the").expect("\"of the\" is ranked");
+    assert!(of_the < 50, "rank of \"of the\": {of_the}");
+    let words: usize = imdb.train.iter().map(|(t, _)| t.len()).sum();
+    assert!(words > 2 * 5_000_000, "{words} terms");
+}

@@ -353,3 +353,76 @@ fn a_wrong_checksum_from_the_server_is_an_error_not_a_fallback() {
         "the bad download was discarded"
     );
 }
+
+/// `ngrams = 2` on a real archive: terms are words and word pairs in one ranking, sequences
+/// interleave them, the index spells pairs "w1 w2", the vocabulary bound counts both kinds, and
+/// the cache keys on the option.
+#[test]
+fn bigrams_extend_the_vocabulary_and_the_sequences() {
+    let cache = tempfile::tempdir().unwrap();
+    let words = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    let bigram_loader = |num_words| {
+        ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
+            .cache_dir(cache.path())
+            .options(
+                EncodeOptions::keras()
+                    .with_num_words(num_words)
+                    .with_ngrams(2),
+            )
+    };
+    let pairs = bigram_loader(None).load().unwrap();
+    assert!(
+        !pairs.provenance.cache_hit,
+        "ngrams must change the cache key"
+    );
+    let index = pairs.word_index.as_ref().unwrap();
+    assert!(index.len() > words.word_index.as_ref().unwrap().len());
+    // "a wonderful film loved it": 5 words + 4 pairs after the start character.
+    let review = words
+        .train
+        .iter()
+        .position(|(t, _)| words.decode(t).unwrap() == "? a wonderful film loved it")
+        .unwrap();
+    let (tokens, _) = pairs.train.iter().nth(review).unwrap();
+    assert_eq!(
+        pairs.decode(tokens).unwrap(),
+        "? a wonderful a wonderful film wonderful film loved film loved it loved it"
+    );
+    // Every term, pair or word, is ranked: nothing is out of vocabulary in training.
+    assert!(pairs.train.iter().all(|(t, _)| !t.contains(&2)));
+    // Reading the text with the index gives the training sequence (what prediction does).
+    let text = "A wonderful film, loved it!";
+    assert_eq!(
+        pairs.options.encode_one(&index.term_ranks_of(text, 2)),
+        tokens
+    );
+
+    // A bound keeps the most frequent terms of both kinds and maps the rest to OOV (2).
+    let bounded = bigram_loader(Some(12)).load().unwrap();
+    assert_eq!(bounded.word_index.as_ref().unwrap().len(), 12 - 3 - 1);
+    assert_eq!(bounded.vocabulary_width(), 12);
+    assert!(bounded.train.iter().all(|(t, _)| t.iter().all(|&i| i < 12)));
+    assert!(bounded.train.iter().any(|(t, _)| t.contains(&2)));
+}
+
+#[test]
+fn bigrams_need_a_word_index_and_ngrams_must_be_1_or_2() {
+    let cache = tempfile::tempdir().unwrap();
+    // Keras's imdb.npz alone holds ranks, not words: pairs cannot be spelled.
+    let err = ImdbLoader::new(DataSource::Path(fixture("npz/imdb_p3.npz")))
+        .cache_dir(cache.path())
+        .options(EncodeOptions::keras().with_ngrams(2))
+        .load()
+        .unwrap_err();
+    assert!(
+        matches!(err, DataError::InvalidOption { name: "ngrams", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("imdb_word_index.json"), "{err}");
+    let err = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
+        .cache_dir(cache.path())
+        .options(EncodeOptions::keras().with_ngrams(3))
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("ngrams"), "{err}");
+}

@@ -40,7 +40,8 @@ impl std::fmt::Display for Label {
 /// How much one word moved a review's logit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WordEffect {
-    /// The word, as the tokenizer wrote it (lower case).
+    /// The word (or word pair "w1 w2", for an `ngrams = 2` model), as the tokenizer wrote it
+    /// (lower case).
     pub word: String,
     /// `logit(review) − logit(review without this word)`: positive values pushed towards
     /// positive.
@@ -217,7 +218,8 @@ impl SentimentClassifier {
 
     /// The model's input indices for `text`: tokenized, ranked and encoded as in training.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        self.encoding.encode_one(&self.word_index.ranks_of(text))
+        self.encoding
+            .encode_one(&self.word_index.term_ranks_of(text, self.encoding.ngrams))
     }
 
     /// Classifies every text, in order, [`batch size`](Self::with_batch_size) reviews per forward.

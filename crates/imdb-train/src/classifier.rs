@@ -130,3 +130,60 @@ impl Adaptor<AccuracyInput> for BinaryOutput {
         AccuracyInput::new(two_columns, self.targets.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::tensor::Device;
+    use imdb_data::{ImdbItem, InputKind, MultiHotBatcher};
+    use imdb_model::MlpConfig;
+
+    /// Every path to the first layer gives the same loss and the same W₀ gradient in a train
+    /// step (tolerance 1e-6: the same sums in other orders, f32).
+    #[test]
+    fn all_input_paths_give_the_same_step() {
+        let device = Device::flex().autodiff();
+        device.seed(1);
+        let mlp = MlpConfig::new()
+            .with_input(50)
+            .with_l2(Some(0.01))
+            .init(&device);
+        let items: Vec<ImdbItem> = (0..20u32)
+            .map(|r| ImdbItem {
+                tokens: (0..r).map(|k| (k * 7 + r) % 50).chain([1, 1]).collect(),
+                label: (r % 2) as u8,
+            })
+            .collect();
+        let step = |kind, sparse_path| {
+            let model = Classifier {
+                mlp: mlp.clone(),
+                loss: Loss::Bce,
+                sparse_path,
+            };
+            let batch = MultiHotBatcher::new(50, kind).batch(items.clone(), &device);
+            let out = TrainStep::step(&model, batch);
+            let w0 = &model.mlp.hidden()[0].weight;
+            let grad: Vec<f32> = out
+                .grads
+                .get::<2>(w0.id)
+                .expect("W0 has a gradient")
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            let loss: f32 = out.item.loss.into_scalar();
+            (loss, grad)
+        };
+        let (dense_loss, dense_grad) = step(InputKind::Dense, SparsePath::Host);
+        for path in [SparsePath::Host, SparsePath::Device] {
+            let (loss, grad) = step(InputKind::Sparse, path);
+            assert!(
+                (loss - dense_loss).abs() <= 1e-6,
+                "{path:?}: {loss} vs {dense_loss}"
+            );
+            for (a, b) in grad.iter().zip(&dense_grad) {
+                assert!((a - b).abs() <= 1e-6, "{path:?}: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -83,6 +83,11 @@ pub struct Results {
 /// options and vocabulary: see [`imdb_predict::model_dir`]), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
 /// and `retrain/`.
 ///
+/// A seed fixes every number of a run, with one condition: Burn keeps one random generator per
+/// device for the whole process, which seeds weights (drawn on Flex) and dropout masks. Two runs
+/// in parallel threads of one process interleave their draws; run them one after the other (as
+/// the study does) or in separate processes.
+///
 /// # Errors
 /// An invalid config (before any work), data that does not match it, a diverging loss (naming the
 /// epoch), an interrupted training, or an artifact that cannot be written.

@@ -1,8 +1,9 @@
 //! The whole study: every variant of the seed notebook over several seeds, with statistics,
 //! figures and a report whose conclusions are computed from the runs.
 //!
-//! - [`variants`]: the seed's seven variants ([`seed_variants`]) and the JSON configs of the
-//!   experiments folder ([`load_experiments`]);
+//! - [`variants`]: the seed's seven variants ([`seed_variants`]), the `bigrams` one that goes
+//!   beyond it ([`study_variants`]) and the JSON configs of the experiments folder
+//!   ([`load_experiments`]);
 //! - [`runner`]: [`run_study`] runs variants × seeds with [`crate::run_experiment`], reusing
 //!   finished runs, then writes the report;
 //! - [`stats`]: mean, sample std, Student-t intervals, Welch's t-test;
@@ -29,4 +30,4 @@ pub mod variants;
 pub use report::{render_html, render_markdown, write_report};
 pub use runner::{StudyOptions, StudyOutcome, StudyRun, run_dir, run_study};
 pub use summary::{ALPHA, BASELINE, Summary, summarize};
-pub use variants::{load_experiment, load_experiments, seed_variants, select};
+pub use variants::{load_experiment, load_experiments, seed_variants, select, study_variants};

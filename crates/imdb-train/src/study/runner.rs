@@ -193,6 +193,11 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
         }
         State::Fresh => fresh_run(config, imdb, opts, &dir)?,
     };
+    // Summarise what is on disk, as a later reuse of this run will: serde_json's default float
+    // parser may be one ulp off, and a rerun must give exactly the same summary.
+    let path = dir.join("results.json");
+    let stored = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    let results = serde_json::from_str(&stored).unwrap_or(results);
     Ok(StudyRun {
         variant: config.name.clone(),
         seed: config.seed,
