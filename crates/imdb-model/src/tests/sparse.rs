@@ -231,7 +231,6 @@ fn sparse_forward_rejects_a_batch_of_another_width() {
 /// `GradientsParams` moves `W₀` exactly as the dense path does.
 #[test]
 fn host_first_layer_gradient_reaches_gradients_params() {
-    use burn::module::Module;
     use burn::optim::{GradientsParams, SgdConfig};
     let device = device().autodiff();
     device.seed(9);
