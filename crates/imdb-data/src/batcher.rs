@@ -128,12 +128,20 @@ impl MultiHotBatcher {
         reviews: impl IntoIterator<Item = (&'a [u32], u8)>,
         device: &Device,
     ) -> ImdbBatch {
+        self.host_batch(reviews).to_device(device)
+    }
+
+    /// The host half of [`batch_reviews`](Self::batch_reviews): everything but the tensors, so
+    /// another thread can build the next batch while the current one trains.
+    ///
+    /// # Panics
+    /// If a token is `>= num_words` (see [`multi_hot`](Self::multi_hot)).
+    pub fn host_batch<'a>(&self, reviews: impl IntoIterator<Item = (&'a [u32], u8)>) -> HostBatch {
         let (inputs, labels) = match self.kind {
             InputKind::Dense => {
                 let (buf, labels) = self.multi_hot(reviews);
-                let shape = [labels.len(), self.num_words];
-                let x = Tensor::from_data(TensorData::new(buf, shape), device);
-                (ImdbInputs::MultiHot(x), labels)
+                let width = self.num_words;
+                (HostInputs::Dense { buf, width }, labels)
             }
             InputKind::Sparse => {
                 let mut labels = Vec::new();
@@ -144,11 +152,48 @@ impl MultiHotBatcher {
                 let width = self.num_words;
                 let csr = MultiHotCsr::from_rows(rows, width)
                     .unwrap_or_else(|e| panic!("{e}: encode with num_words <= {width}"));
-                (ImdbInputs::Sparse(csr), labels)
+                (HostInputs::Sparse(csr), labels)
             }
         };
-        let n = labels.len();
-        let targets = Tensor::from_data(TensorData::new(labels, [n]), device);
+        HostBatch { inputs, labels }
+    }
+}
+
+/// A batch before its tensors exist: see [`MultiHotBatcher::host_batch`].
+#[derive(Clone, Debug)]
+pub struct HostBatch {
+    inputs: HostInputs,
+    labels: Vec<i64>,
+}
+
+#[derive(Clone, Debug)]
+enum HostInputs {
+    Dense { buf: Vec<f32>, width: usize },
+    Sparse(MultiHotCsr),
+}
+
+impl HostBatch {
+    /// Number of reviews.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the batch holds no review.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Makes the batch's tensors on `device` (sparse inputs stay on the host).
+    pub fn to_device(self, device: &Device) -> ImdbBatch {
+        let n = self.labels.len();
+        let inputs = match self.inputs {
+            HostInputs::Dense { buf, width } => {
+                let x = Tensor::from_data(TensorData::new(buf, [n, width]), device);
+                ImdbInputs::MultiHot(x)
+            }
+            HostInputs::Sparse(csr) => ImdbInputs::Sparse(csr),
+        };
+        let targets = Tensor::from_data(TensorData::new(self.labels, [n]), device);
         ImdbBatch { inputs, targets }
     }
 }

@@ -36,7 +36,7 @@ pub mod split;
 pub mod tokenize;
 pub mod vocab;
 
-pub use batcher::{ImdbBatch, ImdbInputs, InputKind, MultiHotBatcher};
+pub use batcher::{HostBatch, ImdbBatch, ImdbInputs, InputKind, MultiHotBatcher};
 pub use dataset::{ImdbDataset, ImdbItem};
 pub use encode::EncodeOptions;
 pub use error::{DataError, Result};
