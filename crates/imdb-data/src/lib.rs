@@ -5,9 +5,11 @@
 //!   labelled-only tarball or Keras's `imdb.npz`), or a 10% sample compiled into the crate.
 //! - **Encoding** ([`EncodeOptions`]): Keras's options and defaults (`num_words`, `skip_top`, `maxlen`,
 //!   `seed` 113 with numpy's exact shuffle, `start_char` 1, `oov_char` 2, `index_from` 3); the word
-//!   index is ranked by frequency over the training split ([`tokenize`] documents the tokenizer).
+//!   index is ranked by frequency over the training split ([`tokenize`] documents the tokenizer);
+//!   `ngrams = 2` adds word pairs as terms ([`ngrams`]).
 //! - **Cache**: the encoded data is cached per source checksum and options; a second load reads it.
-//! - **Burn**: [`ImdbDataset`] implements Burn's `Dataset`, [`MultiHotBatcher`] its `Batcher`.
+//! - **Burn**: [`ImdbDataset`] implements Burn's `Dataset`, [`MultiHotBatcher`] its `Batcher`,
+//!   emitting word ids ([`InputKind::Sparse`], the fast path) or dense multi-hot rows.
 //!
 //! ```
 //! use imdb_data::{DataSource, ImdbLoader};

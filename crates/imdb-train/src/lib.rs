@@ -6,6 +6,8 @@
 //!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
 //!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
 //! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
+//!   Batches hold word ids by default ([`RunOptions::input`]); on CPU backends the first layer and
+//!   the optimizer then run as host loops ([`classifier::SparsePath`], [`RmsPropKerasConfig::init_host`]).
 //!
 //! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
 //!
