@@ -58,7 +58,7 @@ impl ImdbDataset {
     }
 
     /// The view with each review reduced to its sorted, distinct tokens ([`Split::word_sets`]):
-    /// the same multi-hot rows, built faster, in about half the memory.
+    /// the same multi-hot rows, built faster, in less memory (repeated words are dropped).
     pub fn word_sets(&self) -> Self {
         Self::new(Arc::new(self.split.word_sets(self.range.clone())))
     }

@@ -133,10 +133,12 @@ impl Split {
                         (lo, hi) = (lo.min(w), hi.max(w));
                     }
                     let mut set = Vec::with_capacity(tokens.len());
-                    for w in lo..=hi.min(marks.len().saturating_sub(1)) {
-                        let mut bits = std::mem::take(&mut marks[w]);
+                    // An empty review leaves lo > hi, which `get_mut` answers with None.
+                    for (k, word) in marks.get_mut(lo..=hi).into_iter().flatten().enumerate() {
+                        let base = ((lo + k) * 64) as u32;
+                        let mut bits = std::mem::take(word);
                         while bits != 0 {
-                            set.push((w * 64) as u32 + bits.trailing_zeros());
+                            set.push(base + bits.trailing_zeros());
                             bits &= bits - 1;
                         }
                     }

@@ -69,21 +69,18 @@ impl WordIndex {
     /// are. Unknown terms get [`UNRANKED`].
     pub fn term_ranks_of(&self, text: &str, ngrams: u8) -> Vec<u32> {
         let mut out = Vec::new();
+        // The previous token (tokens are never empty), extended to "prev t" for the lookup.
         let mut pair = String::new();
-        let mut prev_len = None;
         for_each_token(text, |t| {
             out.push(self.rank(t).unwrap_or(UNRANKED));
             if ngrams >= 2 {
-                // `pair` holds the previous token; make it "prev t", look up, keep t.
-                if let Some(len) = prev_len {
-                    pair.truncate(len);
+                if !pair.is_empty() {
                     pair.push(' ');
                     pair.push_str(t);
                     out.push(self.rank(&pair).unwrap_or(UNRANKED));
                 }
                 pair.clear();
                 pair.push_str(t);
-                prev_len = Some(t.len());
             }
         });
         out
