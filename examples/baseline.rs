@@ -43,7 +43,7 @@ struct Args {
     /// numbers up to float rounding, ~10x slower on a CPU).
     #[arg(long, default_value_t = InputKind::Sparse)]
     input: InputKind,
-    /// No per-epoch lines and no TUI.
+    /// No per-epoch lines and no progress bar.
     #[arg(long)]
     quiet: bool,
 }

@@ -29,7 +29,7 @@ fn experiment() -> &'static Path {
             .unwrap();
         let config = ExperimentConfig::new()
             .with_name("tiny".into())
-            .with_validation(1_000)
+            .with_validation(Some(1_000))
             .with_epochs(2)
             .with_batch_size(256)
             .with_seed(7);
@@ -503,7 +503,7 @@ fn a_bigram_model_predicts_from_pairs() {
         .unwrap();
     let mut config = ExperimentConfig::new()
         .with_name("pairs".into())
-        .with_validation(1_000)
+        .with_validation(Some(1_000))
         .with_epochs(2)
         .with_batch_size(256)
         .with_seed(7)

@@ -16,7 +16,7 @@ fn experiments_dir() -> PathBuf {
 }
 
 /// `assets/experiments/*.json` are the library's [`study_variants`], serialised. Regenerate them
-/// with `BURN_IMDB_WRITE_EXPERIMENTS=1 cargo test --workspace --test study`.
+/// with `BURN_IMDB_WRITE_EXPERIMENTS=1 cargo test --test study`.
 #[test]
 fn experiment_files_are_the_study_variants() {
     let dir = experiments_dir();
@@ -61,7 +61,7 @@ fn every_experiment_file_loads_and_validates() {
     );
     for c in &configs {
         c.validate().unwrap();
-        assert_eq!((c.epochs, c.batch_size, c.validation), (20, 512, 10_000));
+        assert_eq!((c.epochs, c.batch_size, c.validation), (20, 512, None));
     }
 }
 
@@ -109,6 +109,7 @@ fn synthetic(name: &str, seed: u64, test_accuracy: f64, final_val_loss: f64) -> 
         seed,
         train_reviews: 25_000,
         validation_reviews: 10_000,
+        validation_rule: "the seed's 10,000".into(),
         test_reviews: 25_000,
         data_checksum: "abc".into(),
         history,
@@ -244,7 +245,7 @@ fn fast(config: &ExperimentConfig) -> ExperimentConfig {
     config
         .clone()
         .with_epochs(2)
-        .with_validation(1_000)
+        .with_validation(Some(1_000))
         .with_batch_size(256)
 }
 

@@ -83,7 +83,7 @@ fn protocol_runs_on_wgpu_and_tracks_flex() {
         .with_name("parity".into())
         .with_data(options)
         .with_model(MlpConfig::new().with_input(1_000))
-        .with_validation(100)
+        .with_validation(Some(100))
         .with_epochs(3)
         .with_batch_size(64);
     let run = |backend: &str| {

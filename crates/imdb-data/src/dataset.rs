@@ -67,13 +67,12 @@ impl ImdbDataset {
     /// (`partial_x_train`) train. Returns `(partial_train, validation)`.
     ///
     /// # Errors
-    /// [`DataError::InvalidOption`] when `validation` leaves no review to train on.
+    /// [`DataError::ValidationSplit`] when `validation` is 0 or leaves no review to train on.
     pub fn split_validation(&self, validation: usize) -> Result<(Self, Self)> {
         if validation == 0 || validation >= self.len() {
-            return Err(DataError::InvalidOption {
-                name: "validation",
-                value: validation.to_string(),
-                reason: "must be at least 1 and smaller than the number of training reviews",
+            return Err(DataError::ValidationSplit {
+                validation,
+                reviews: self.len(),
             });
         }
         Ok((
@@ -122,7 +121,7 @@ impl Imdb {
     /// (`partial_x_train`) train. Returns `(partial_train, validation)`.
     ///
     /// # Errors
-    /// [`DataError::InvalidOption`] when `validation` leaves no review to train on.
+    /// [`DataError::ValidationSplit`] when `validation` is 0 or leaves no review to train on.
     pub fn seed_split(&self, validation: usize) -> Result<(ImdbDataset, ImdbDataset)> {
         self.train_dataset().split_validation(validation)
     }

@@ -136,6 +136,16 @@ pub enum DataError {
         /// The accepted range.
         reason: &'static str,
     },
+    /// A validation split that does not fit the training reviews.
+    #[error(
+        "invalid validation split: {validation} of {reviews} training reviews (it must be at least 1 and leave at least 1 to train on)"
+    )]
+    ValidationSplit {
+        /// The validation reviews asked for.
+        validation: usize,
+        /// The training reviews there are.
+        reviews: usize,
+    },
     /// A cache file is unreadable or inconsistent (it is ignored and rebuilt, never trusted).
     #[error("{path}: corrupt cache file: {message}")]
     CorruptCache {

@@ -178,6 +178,31 @@ fn embedded_sample_is_balanced_10_percent() {
 }
 
 #[test]
+fn a_validation_split_that_does_not_fit_names_both_sizes() {
+    // The seed's 10,000 validation reviews do not fit the sample's 2,500 training reviews: the
+    // error says so with both numbers instead of only "too large".
+    let cache = tempfile::tempdir().unwrap();
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(cache.path())
+        .load()
+        .unwrap();
+    for asked in [0, 2_500, 10_000] {
+        let err = imdb.seed_split(asked).unwrap_err();
+        assert!(
+            matches!(err, DataError::ValidationSplit { validation, reviews: 2_500 } if validation == asked),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&asked.to_string()) && text.contains("2500"),
+            "{text}"
+        );
+    }
+    let (train, valid) = imdb.seed_split(1_000).unwrap();
+    assert_eq!((train.len(), valid.len()), (1_500, 1_000));
+}
+
+#[test]
 fn a_given_path_that_cannot_be_read_is_an_error_not_a_fallback() {
     let cache = tempfile::tempdir().unwrap();
     let err = load(Path::new("/nonexistent/aclImdb_v1.tar.gz"), cache.path()).unwrap_err();

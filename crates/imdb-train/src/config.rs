@@ -56,9 +56,11 @@ pub struct ExperimentConfig {
     /// Epochs of phase 1 (training with validation).
     #[config(default = 20)]
     pub epochs: usize,
-    /// The first this-many training reviews validate in phase 1.
-    #[config(default = 10_000)]
-    pub validation: usize,
+    /// The first this-many training reviews validate in phase 1. `None` (the default) keeps the
+    /// seed notebook's proportion: 10,000 of the 25,000 reviews on the full data, 40% of the
+    /// training reviews on a smaller set (the embedded sample, a `maxlen` filter); see
+    /// [`ExperimentConfig::validation_split`].
+    pub validation: Option<usize>,
     /// How phase 2's epoch count is chosen.
     #[config(default = "EpochSelection::LowestValLoss")]
     pub selection: EpochSelection,
@@ -110,7 +112,7 @@ impl ExperimentConfig {
         if self.epochs == 0 {
             return invalid("epochs", "0".into(), "must be at least 1");
         }
-        if self.validation == 0 {
+        if self.validation == Some(0) {
             return invalid("validation", "0".into(), "must be at least 1");
         }
         if let EpochSelection::Fixed(n) = self.selection
@@ -142,6 +144,58 @@ impl ExperimentConfig {
     }
 }
 
+/// The seed notebook validates on the first 10,000 of its 25,000 training reviews.
+const SEED_VALIDATION: usize = 10_000;
+/// The training reviews of the full IMDB data.
+const SEED_TRAIN_REVIEWS: usize = 25_000;
+
+/// How many training reviews validate in phase 1, and why that many.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationSplit {
+    /// The first this-many training reviews validate.
+    pub reviews: usize,
+    /// Where the number came from, for people and `results.json`.
+    pub rule: String,
+}
+
+impl ExperimentConfig {
+    /// The validation split of phase 1 for data with `train_reviews` training reviews.
+    ///
+    /// An explicit [`validation`](Self::validation) is taken as it is. The default is the seed's
+    /// 10,000 when there are at least 25,000 training reviews (the full data: the seed's protocol
+    /// unchanged), else the seed's proportion, 40%, rounded (1,000 of the embedded sample's 2,500).
+    ///
+    /// # Errors
+    /// [`TrainError::Data`] with [`imdb_data::DataError::ValidationSplit`] when the split leaves
+    /// no review to validate or none to train on, naming both numbers.
+    pub fn validation_split(&self, train_reviews: usize) -> Result<ValidationSplit> {
+        let split = match self.validation {
+            Some(reviews) => ValidationSplit {
+                reviews,
+                rule: "set in the config".into(),
+            },
+            None if train_reviews >= SEED_TRAIN_REVIEWS => ValidationSplit {
+                reviews: SEED_VALIDATION,
+                rule: "the seed's 10,000".into(),
+            },
+            None => ValidationSplit {
+                reviews: (train_reviews * 2 + 2) / 5,
+                rule: format!(
+                    "the seed's 40% (10,000 of 25,000), as there are only {train_reviews} training reviews"
+                ),
+            },
+        };
+        if split.reviews == 0 || split.reviews >= train_reviews {
+            return Err(imdb_data::DataError::ValidationSplit {
+                validation: split.reviews,
+                reviews: train_reviews,
+            }
+            .into());
+        }
+        Ok(split)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,7 +203,7 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_notebooks() {
         let c = ExperimentConfig::new();
-        assert_eq!((c.batch_size, c.epochs, c.validation), (512, 20, 10_000));
+        assert_eq!((c.batch_size, c.epochs, c.validation), (512, 20, None));
         assert_eq!(
             c.optimizer,
             RmsPropKerasConfig::new()
@@ -161,6 +215,50 @@ mod tests {
         assert_eq!(c.data.num_words, Some(10_000));
         assert_eq!(c.model.input, 10_000);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn default_validation_is_the_seeds_on_full_data_and_its_proportion_below() {
+        let c = ExperimentConfig::new();
+        // The full data: the seed's protocol, unchanged.
+        assert_eq!(c.validation_split(25_000).unwrap().reviews, 10_000);
+        // The embedded sample (2,500 training reviews) and a `maxlen`-filtered set: 40%.
+        let sample = c.validation_split(2_500).unwrap();
+        assert_eq!(sample.reviews, 1_000);
+        assert!(
+            sample.rule.contains("40%") && sample.rule.contains("2500"),
+            "{}",
+            sample.rule
+        );
+        assert_eq!(c.validation_split(11_999).unwrap().reviews, 4_800); // 4,799.6 rounded
+        assert_eq!(c.validation_split(3).unwrap().reviews, 1);
+        // Too few reviews to split at all.
+        assert!(matches!(
+            c.validation_split(1),
+            Err(TrainError::Data(imdb_data::DataError::ValidationSplit {
+                validation: 0,
+                reviews: 1
+            }))
+        ));
+    }
+
+    #[test]
+    fn an_explicit_validation_that_does_not_fit_names_both_sizes() {
+        let c = ExperimentConfig::new().with_validation(Some(10_000));
+        assert_eq!(c.validation_split(25_000).unwrap().reviews, 10_000);
+        let err = c.validation_split(2_500).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TrainError::Data(imdb_data::DataError::ValidationSplit {
+                    validation: 10_000,
+                    reviews: 2_500
+                })
+            ),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("10000") && text.contains("2500"), "{text}");
     }
 
     #[test]
@@ -180,7 +278,10 @@ mod tests {
         let cases: Vec<(ExperimentConfig, &str)> = vec![
             (ExperimentConfig::new().with_batch_size(0), "batch_size"),
             (ExperimentConfig::new().with_epochs(0), "epochs"),
-            (ExperimentConfig::new().with_validation(0), "validation"),
+            (
+                ExperimentConfig::new().with_validation(Some(0)),
+                "validation",
+            ),
             (
                 ExperimentConfig::new().with_selection(EpochSelection::Fixed(0)),
                 "selection",

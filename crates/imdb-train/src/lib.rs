@@ -28,7 +28,7 @@ pub mod study;
 
 pub use backend::Backend;
 pub use classifier::Classifier;
-pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig};
+pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, ValidationSplit};
 pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
 pub use protocol::{Results, RunOptions, run_experiment};

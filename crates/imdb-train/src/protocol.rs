@@ -8,7 +8,7 @@ use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
 use crate::loader::ReviewLoader;
-use crate::monitor::{Divergence, EpochMonitor, SilentRenderer};
+use crate::monitor::{Divergence, EpochMonitor, ProgressRenderer};
 use crate::plot::plot_history;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -16,7 +16,6 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use imdb_data::{Imdb, ImdbDataset, InputKind, MultiHotBatcher};
 use serde::{Deserialize, Serialize};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +32,7 @@ pub struct RunOptions {
     pub input: InputKind,
     /// Continue an interrupted run in `out_dir` from its last checkpoints.
     pub resume: bool,
-    /// Print nothing per epoch (the TUI still shows on a terminal unless this is set).
+    /// Print nothing per epoch and draw no progress bar.
     pub quiet: bool,
 }
 
@@ -68,6 +67,10 @@ pub struct Results {
     pub train_reviews: usize,
     /// Reviews in the validation split of phase 1.
     pub validation_reviews: usize,
+    /// Why that many ([`crate::ValidationSplit::rule`]: set in the config, the seed's 10,000, or
+    /// the seed's 40% of a smaller training set); empty in results written before it existed.
+    #[serde(default)]
+    pub validation_rule: String,
     /// Reviews in the test set.
     pub test_reviews: usize,
     /// Checksum of the data source.
@@ -112,7 +115,16 @@ pub fn run_experiment(
     // A multi-hot row only sees which words occur: reduce each review to its sorted word set
     // once, instead of sorting (sparse) or rewriting repeats (dense) in every batch of every epoch.
     let train = imdb.train_dataset().word_sets();
-    let (partial_train, validation) = train.split_validation(config.validation)?;
+    let split = config.validation_split(train.len())?;
+    let (partial_train, validation) = train.split_validation(split.reviews)?;
+    if !opts.quiet {
+        eprintln!(
+            "validation: the first {} of {} training reviews ({})",
+            split.reviews,
+            train.len(),
+            split.rule
+        );
+    }
 
     let started = Instant::now();
     let fit = Phase {
@@ -172,6 +184,7 @@ pub fn run_experiment(
         seed: config.seed,
         train_reviews: imdb.train.len(),
         validation_reviews: validation.len(),
+        validation_rule: split.rule,
         test_reviews: imdb.test.len(),
         data_checksum: imdb.provenance.checksum.clone(),
         history,
@@ -267,9 +280,9 @@ impl Phase {
         let train_loader = loader(train, Some(config.seed), &autodiff, done);
         let valid_loader = loader(valid, None, device, 0);
 
-        let tui = !opts.quiet && std::io::stdout().is_terminal();
         let divergence = Divergence::default();
         let label = format!("[{}:{}]", config.name, self.name);
+        let renderer = ProgressRenderer::new(&label, opts.quiet);
         let mut training = SupervisedTraining::new(&self.dir, train_loader, valid_loader)
             .metrics((AccuracyMetric::new(), LossMetric::new()))
             .with_custom_checkpointers(
@@ -281,15 +294,14 @@ impl Phase {
             .early_stopping(EpochMonitor::new(
                 &label,
                 self.epochs,
-                !tui && !opts.quiet,
+                !opts.quiet,
                 self.has_valid,
+                renderer.bar(),
                 divergence.clone(),
             ))
             // Burn would install a global tracing subscriber per run; a study runs many.
-            .with_application_logger(None);
-        if !tui {
-            training = training.renderer(Box::new(SilentRenderer));
-        }
+            .with_application_logger(None)
+            .renderer(Box::new(renderer));
         if done > 0 {
             training = training.checkpoint(done);
         }

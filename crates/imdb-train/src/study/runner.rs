@@ -229,7 +229,7 @@ fn run_options(opts: &StudyOptions, dir: &Path, resume: bool) -> RunOptions {
         backend: opts.backend,
         input: opts.input,
         resume,
-        // Per-epoch lines and Burn's TUI would fight with the study's progress bar.
+        // Per-epoch lines and progress bars would fight with the study's progress bar.
         quiet: true,
     }
 }
