@@ -10,8 +10,11 @@ use crate::split::Split;
 use crate::vocab::WordIndex;
 use npyz::WriterBuilder;
 use sha2::{Digest, Sha256};
-use std::io::{BufWriter, Write};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// Bumped whenever tokenization, ranking or the file layout changes, so stale caches are not reused.
 const CACHE_FORMAT: u32 = 1;
@@ -53,11 +56,12 @@ pub(crate) fn read(path: &Path, key: &str) -> Result<Option<Encoded>> {
         path: path.to_owned(),
         message,
     };
-    let mut npz = match npyz::npz::NpzArchive::open(path) {
-        Ok(npz) => npz,
+    let file = match File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(corrupt(e.to_string())),
     };
+    let mut npz = ZipArchive::new(BufReader::new(file)).map_err(|e| corrupt(e.to_string()))?;
     let stored_key: Vec<u8> = read_vec(&mut npz, "key", path)?;
     if stored_key != key.as_bytes() {
         return Err(corrupt("written for another source or options".into()));
@@ -119,7 +123,7 @@ impl Plain for u64 {
 }
 
 fn read_vec<T: Plain>(
-    npz: &mut npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>>,
+    npz: &mut ZipArchive<BufReader<File>>,
     name: &str,
     path: &Path,
 ) -> Result<Vec<T>> {
@@ -129,8 +133,7 @@ fn read_vec<T: Plain>(
         message,
     };
     let mut entry = npz
-        .zip_archive()
-        .by_name(&npyz::npz::file_name_from_array_name(name))
+        .by_name(&format!("{name}.npy"))
         .map_err(|e| corrupt(format!("{name}: {e}")))?;
     let (descr, len) = {
         let npy = npyz::NpyFile::new(&mut entry).map_err(|e| corrupt(format!("{name}: {e}")))?;
@@ -168,7 +171,7 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
         .map_err(|e| DataError::io(dir, e))?;
     let io = |e: std::io::Error| DataError::io(tmp.path(), e);
     {
-        let mut npz = npyz::npz::NpzWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()));
+        let mut npz = ZipWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()));
         write_array(&mut npz, "key", key.as_bytes()).map_err(io)?;
         for (prefix, split) in [("train", &data.train), ("test", &data.test)] {
             write_array(&mut npz, &format!("{prefix}_tokens"), split.flat_tokens()).map_err(io)?;
@@ -182,7 +185,7 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
             .map(WordIndex::to_json_bytes)
             .unwrap_or_default();
         write_array(&mut npz, "word_index", &index).map_err(io)?;
-        let mut buffered = npz.zip_writer().finish().map_err(|e| io(e.into()))?;
+        let mut buffered = npz.finish().map_err(|e| io(e.into()))?;
         buffered.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
@@ -191,22 +194,22 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
     Ok(())
 }
 
-fn write_array<T, W>(
-    npz: &mut npyz::npz::NpzWriter<W>,
-    name: &str,
-    data: &[T],
-) -> std::io::Result<()>
+/// Writes `data` as the 1-D array `{name}.npy` of the archive, as numpy's `savez` would.
+fn write_array<T, W>(npz: &mut ZipWriter<W>, name: &str, data: &[T]) -> std::io::Result<()>
 where
     T: npyz::AutoSerialize + Copy,
     W: std::io::Write + std::io::Seek,
 {
-    // Stored, not deflated: the cache exists to make the second load fast.
-    let options =
-        zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let mut writer = npz
-        .array::<T>(name, options)?
+    // Stored, not deflated: the cache exists to make the second load fast. Large-file (zip64)
+    // records, as numpy writes them, since a 1,000,000-term bigram encoding can pass 4 GiB.
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .large_file(true);
+    npz.start_file(format!("{name}.npy"), options)?;
+    let mut writer = npyz::WriteOptions::new()
         .default_dtype()
         .shape(&[data.len() as u64])
+        .writer(&mut *npz)
         .begin_nd()?;
     writer.extend(data.iter().copied())?;
     writer.finish()

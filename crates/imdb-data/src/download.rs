@@ -95,25 +95,35 @@ pub fn download_verified_with(
         .tempfile_in(dir)
         .map_err(|e| DataError::io(dir, e))?;
 
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(timeouts.connect)
-        .timeout_read(timeouts.read)
-        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(timeouts.connect))
+        .timeout_per_read(Some(timeouts.read))
+        .build()
+        .into();
     // Ask for the bytes as stored: the digest is of the file, not of a transfer encoding.
     let response = agent
         .get(spec.url)
-        .set("Accept-Encoding", "identity")
+        .header("Accept-Encoding", "identity")
         .call()
         .map_err(|e| map_ureq_error(spec.url, e))?;
     // ureq drops Content-Length when it decodes a compressed body, so this is always the
     // length of what the reader yields.
     let content_len: Option<u64> = response
-        .header("Content-Length")
+        .headers()
+        .get("Content-Length")
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok());
     let want_len = content_len.or(spec.expected_len);
 
     let bar = progress_bar(want_len, &file_name, quiet);
-    let streamed = stream_body(response.into_reader(), tmp.as_file_mut(), &bar, want_len);
+    // The body reader has no size limit (`into_reader`); the expected length and the checksum
+    // are what bound a hostile server.
+    let streamed = stream_body(
+        response.into_body().into_reader(),
+        tmp.as_file_mut(),
+        &bar,
+        want_len,
+    );
     let hasher = match streamed {
         Ok(h) => {
             bar.finish_and_clear();
@@ -178,6 +188,11 @@ fn stream_body(
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err(StreamError::Network(cut(received)));
             }
+            Err(e) if is_timeout(&e) => {
+                return Err(StreamError::Network(format!(
+                    "read failed after {received} bytes: timed out ({e})"
+                )));
+            }
             Err(e) => {
                 return Err(StreamError::Network(format!(
                     "read failed after {received} bytes: {e}"
@@ -193,6 +208,15 @@ fn stream_body(
         return Err(StreamError::Network(cut(received)));
     }
     Ok(hasher)
+}
+
+/// Whether a body read failed on ureq's per-read timeout (ureq wraps its own error in an
+/// `io::Error` of kind `Other`).
+fn is_timeout(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::TimedOut
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+            .is_some_and(|inner| matches!(inner, ureq::Error::Timeout(_)))
 }
 
 /// The SHA-256 of a file, as lowercase hex, read in 64 KiB blocks.
@@ -225,33 +249,30 @@ fn network(url: &str, message: String) -> DataError {
     }
 }
 
-/// Status errors keep their code; transport errors keep ureq's kind, message
-/// and root cause (e.g. "Network Error: timed out reading response") but not its URL, which
-/// `Network` prints already.
+/// Status errors keep their code; everything else keeps ureq's message and its innermost cause
+/// (e.g. "timeout: per read" or "Connection refused") but not the URL, which `Network` prints.
 fn map_ureq_error(url: &str, err: ureq::Error) -> DataError {
-    match err {
-        ureq::Error::Status(status, _) => DataError::HttpStatus {
-            url: url.to_string(),
-            status,
-        },
-        ureq::Error::Transport(t) => {
-            let mut message = t.kind().to_string();
-            if let Some(m) = t.message() {
-                message.push_str(": ");
-                message.push_str(m);
-            }
-            // ureq nests its own errors inside io::Errors (repeating "Network Error: ...");
-            // the innermost cause is the informative one, e.g. "timed out reading response".
-            let mut cause = std::error::Error::source(&t);
-            while let Some(inner) = cause.and_then(std::error::Error::source) {
-                cause = Some(inner);
-            }
-            if let Some(cause) = cause {
-                message.push_str(&format!(": {cause}"));
-            }
-            network(url, message)
+    let mut message = match err {
+        ureq::Error::StatusCode(status) => {
+            return DataError::HttpStatus {
+                url: url.to_string(),
+                status,
+            };
+        }
+        ureq::Error::Timeout(ref which) => format!("timed out ({which})"),
+        ref other => other.to_string(),
+    };
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause.and_then(std::error::Error::source) {
+        cause = Some(inner);
+    }
+    if let Some(cause) = cause {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(&format!(": {cause}"));
         }
     }
+    network(url, message)
 }
 
 fn progress_bar(len: Option<u64>, name: &str, quiet: bool) -> ProgressBar {

@@ -116,14 +116,15 @@ fn malformed(path: &Path, message: impl Into<String>) -> DataError {
     }
 }
 
-/// Decoders report corrupt data as I/O errors of these kinds (zip's CRC check uses `Other`);
-/// they mean a bad file, not a failing disk.
+/// Decoders report corrupt data as I/O errors of these kinds (zip's CRC check uses `Other`, a
+/// damaged compression-method field `Unsupported`); they mean a bad file, not a failing disk.
 fn is_data_error(err: &std::io::Error) -> bool {
     matches!(
         err.kind(),
         ErrorKind::InvalidData
             | ErrorKind::InvalidInput
             | ErrorKind::UnexpectedEof
+            | ErrorKind::Unsupported
             | ErrorKind::Other
     )
 }
@@ -1339,7 +1340,7 @@ mod tests {
                 let mut e = z.by_index(i).unwrap();
                 let mut b = Vec::new();
                 e.read_to_end(&mut b).unwrap();
-                (e.name().to_string(), b)
+                (e.name().unwrap().into_owned(), b)
             })
             .collect()
     }
@@ -1356,7 +1357,7 @@ mod tests {
         let path = dir.path().join("t.npz");
         let mut z = zip::ZipWriter::new(File::create(&path).unwrap());
         for (name, bytes) in members {
-            let opts = zip::write::FileOptions::default()
+            let opts = zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated);
             z.start_file(name.as_str(), opts).unwrap();
             z.write_all(bytes).unwrap();
