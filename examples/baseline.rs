@@ -2,9 +2,9 @@
 //! 20 epochs with validation, retrain for the best epoch, evaluate on the test set.
 //!
 //! ```text
-//! cargo run --release --example baseline [-- --data PATH] [--out DIR] [--seed N] [--resume]
+//! cargo run --example baseline [-- --data PATH] [--out DIR] [--seed N] [--resume]
 //!                                         [--input sparse|dense]
-//! cargo run --release --example baseline --features wgpu      # on the GPU
+//! cargo run --example baseline --features wgpu      # on the GPU
 //! ```
 
 use anyhow::{Context, Result};

@@ -2,13 +2,13 @@
 //! every backend compiled in and both input representations.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--data PATH] [--runs 5] [--devices flex,ndarray]
+//! cargo run --example bench -- [--data PATH] [--runs 5] [--devices flex,ndarray]
 //!     [--inputs sparse,dense] [--epochs N] [--skip-train] [--json] [--check]
 //! ```
 //!
 //! Each training measurement runs in a fresh child process (this binary with `--child`), so its
 //! peak RSS is that run's alone and one run's caches do not warm the next. A child does what
-//! `cargo run --release --example baseline` does after compiling: load the data from the cache,
+//! `cargo run --example baseline` does after compiling: load the data from the cache,
 //! both phases, artifacts and plots.
 //!
 //! `--check` exits non-zero when a target is missed: data cold ≤ 3 s, warm ≤ 0.3 s; with sparse

@@ -1,7 +1,7 @@
 //! The seed notebook's first cells: what the IMDB data looks like once encoded.
 //!
 //! ```text
-//! cargo run --release --example data_stats [-- --data PATH] [--json] [--num-words N]
+//! cargo run --example data_stats [-- --data PATH] [--json] [--num-words N]
 //! ```
 
 use anyhow::Result;

@@ -1,10 +1,10 @@
 //! Classify reviews with a trained model and show the words that decided.
 //!
 //! ```text
-//! cargo run --release --example predict -- --model artifacts/baseline "A wonderful, moving film."
-//! cargo run --release --example predict -- --model artifacts/baseline --file reviews.txt --json
-//! cargo run --release --example predict -- --model artifacts/baseline --file some_dir/  # *.txt
-//! echo "Dull and far too long." | cargo run --release --example predict -- --model artifacts/baseline
+//! cargo run --example predict -- --model artifacts/baseline "A wonderful, moving film."
+//! cargo run --example predict -- --model artifacts/baseline --file reviews.txt --json
+//! cargo run --example predict -- --model artifacts/baseline --file some_dir/  # *.txt
+//! echo "Dull and far too long." | cargo run --example predict -- --model artifacts/baseline
 //! ```
 //!
 //! Inputs: the positional arguments, else `--file` (one review per line, or a directory whose

@@ -2,7 +2,7 @@
 //! with statistics, figures and the seed notebook's claims checked.
 //!
 //! ```text
-//! cargo run --release --example study [-- --only tanh,dropout] [--seeds 5] [--out artifacts/study]
+//! cargo run --example study [-- --only tanh,dropout] [--seeds 5] [--out artifacts/study]
 //!     [--data PATH] [--experiments assets/experiments] [--device flex] [--quiet]
 //! ```
 //!

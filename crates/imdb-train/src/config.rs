@@ -181,7 +181,7 @@ impl ExperimentConfig {
             None => ValidationSplit {
                 reviews: (train_reviews * 2 + 2) / 5,
                 rule: format!(
-                    "the seed's 40% (10,000 of 25,000), as there are only {train_reviews} training reviews"
+                    "the seed's proportion, 40% (its 10,000 of 25,000), as this data has {train_reviews} training reviews"
                 ),
             },
         };

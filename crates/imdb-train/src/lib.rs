@@ -2,7 +2,8 @@
 //!
 //! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop, batch size, epochs, validation size,
 //!   epoch selection, seed and data encoding, as one JSON-able config, validated up front.
-//! - [`run_experiment`]: fit 20 epochs on 15,000 reviews validating on 10,000, choose the epoch
+//! - [`run_experiment`]: fit 20 epochs on 15,000 reviews validating on 10,000 (on smaller data,
+//!   the seed's 40%: [`ExperimentConfig::validation_split`]), choose the epoch
 //!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
 //!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
 //! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.

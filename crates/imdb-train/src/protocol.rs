@@ -119,7 +119,7 @@ pub fn run_experiment(
     let (partial_train, validation) = train.split_validation(split.reviews)?;
     if !opts.quiet {
         eprintln!(
-            "validation: the first {} of {} training reviews ({})",
+            "validation: the first {} of {} training reviews: {}",
             split.reviews,
             train.len(),
             split.rule
