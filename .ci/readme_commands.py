@@ -17,8 +17,9 @@ wrote). A few long ones get a documented short form: arguments appended to the R
 listed in SHORT_FORMS and printed with the command. The README's test command is run by
 .ci/run itself, in CI's fresh clone, so it is not run twice here.
 
-Usage: python3 .ci/readme_commands.py   (from the repository root; needs the build cache of the
-checkout, CARGO_TARGET_DIR or target/, to avoid a second build of Burn).
+Usage: python3 .ci/readme_commands.py [--only TEXT]   (from the repository root; it shares the
+checkout's build cache, CARGO_TARGET_DIR or target/, so Burn is not built again; --only runs just
+the commands containing TEXT, for a quick local check: the README rules are checked all the same).
 Exit status 0 when every command passed; the last line reads "N passed, M failed".
 """
 
@@ -99,7 +100,7 @@ def check_data_stats_json(cwd, out, err):
     missing = [k for k in keys if k not in stats]
     need(not missing, f"keys missing: {missing}")
     need((stats["train"], stats["test"], stats["max_index"]) == (2500, 2500, 9999), str(stats))
-    need(stats["source"] == "Embedded", f"source {stats['source']}")
+    need(stats["source"] == "embedded", f"source {stats['source']}")
 
 
 def study_check(out_dir, variants, seeds):
@@ -131,9 +132,12 @@ def check_bench(cwd, out, err):
 
 
 def check_experiments_unchanged(cwd, out, err):
-    diff = subprocess.run(["git", "status", "--porcelain", "assets/experiments"], cwd=cwd,
-                          capture_output=True, text=True).stdout
-    need(diff == "", f"assets/experiments/ out of date with study_variants(): {diff}")
+    # The copy's index holds the files as copied (see fresh_copy): a difference from it, or a
+    # new file, means the command rewrote them.
+    git = lambda *args: subprocess.run(["git", *args, "--", "assets/experiments"], cwd=cwd,
+                                       capture_output=True, text=True, check=True).stdout
+    changed = git("diff", "--name-only") + git("ls-files", "--others", "--exclude-standard")
+    need(changed == "", f"assets/experiments/ out of date with study_variants(): {changed}")
 
 
 TEST_COMMAND = "cargo test --workspace"
@@ -220,7 +224,7 @@ def fresh_copy(tmp):
             target = dest / os.fsdecode(f)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target)
-    # `git status` in the copy (the experiments check) needs a repository.
+    # The experiments check compares with the files as copied: a repository with them staged.
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     if SHARED.is_dir():
@@ -254,8 +258,11 @@ def main():
         "CARGO_TERM_COLOR": "never",
     })
     passed, failed = 0, 0
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     for command in commands:
         check = COMMANDS[command]
+        if only is not None and only not in command:
+            continue
         if check is None:
             print(f"readme-commands: skip (run by .ci/run in the checkout): {command}", flush=True)
             continue
