@@ -164,13 +164,17 @@ fn unpacked_directory_equals_the_archive() {
     );
 }
 
+fn embedded(cache: &Path) -> imdb_data::Imdb {
+    ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(cache)
+        .load()
+        .unwrap()
+}
+
 #[test]
 fn embedded_sample_is_balanced_10_percent() {
     let cache = tempfile::tempdir().unwrap();
-    let imdb = ImdbLoader::new(DataSource::Embedded)
-        .cache_dir(cache.path())
-        .load()
-        .unwrap();
+    let imdb = embedded(cache.path());
     assert_eq!(imdb.provenance.kind, SourceKind::Embedded);
     assert_eq!(imdb.train.label_counts(), (1_250, 1_250));
     assert_eq!(imdb.test.label_counts(), (1_250, 1_250));
@@ -182,10 +186,7 @@ fn a_validation_split_that_does_not_fit_names_both_sizes() {
     // The seed's 10,000 validation reviews do not fit the sample's 2,500 training reviews: the
     // error says so with both numbers instead of only "too large".
     let cache = tempfile::tempdir().unwrap();
-    let imdb = ImdbLoader::new(DataSource::Embedded)
-        .cache_dir(cache.path())
-        .load()
-        .unwrap();
+    let imdb = embedded(cache.path());
     for asked in [0, 2_500, 10_000] {
         let err = imdb.seed_split(asked).unwrap_err();
         assert!(

@@ -100,6 +100,8 @@ impl EarlyStoppingStrategy for EpochMonitor {
 /// or evaluated, drawn on stderr. Hidden when quiet or when stderr is not a terminal.
 pub struct ProgressRenderer {
     bar: ProgressBar,
+    /// Whether the bar is drawn at all: per-batch updates of a hidden bar are skipped.
+    drawn: bool,
     label: String,
     epoch: usize,
     total_epochs: usize,
@@ -108,7 +110,8 @@ pub struct ProgressRenderer {
 impl ProgressRenderer {
     /// A renderer for a run labelled `label` (e.g. `[baseline:fit]`).
     pub fn new(label: &str, quiet: bool) -> Self {
-        let bar = if quiet || !std::io::stderr().is_terminal() {
+        let drawn = !quiet && std::io::stderr().is_terminal();
+        let bar = if !drawn {
             ProgressBar::hidden()
         } else {
             ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr()).with_style(
@@ -119,6 +122,7 @@ impl ProgressRenderer {
         };
         Self {
             bar,
+            drawn,
             label: label.to_owned(),
             epoch: 1,
             total_epochs: 0,
@@ -164,7 +168,9 @@ impl TrainingProgressLogger for ProgressRenderer {
         self.bar.set_message(split.to_owned());
     }
     fn update_split(&mut self, items_processed: usize) {
-        self.bar.set_position(items_processed as u64);
+        if self.drawn {
+            self.bar.set_position(items_processed as u64);
+        }
     }
     fn end_split(&mut self) {}
     fn end(&mut self) {
