@@ -9,7 +9,8 @@
 
 use anyhow::{Context, Result};
 use burn::config::Config;
-use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
+use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::train::InputKind;
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
 use clap::Parser;
 use std::path::PathBuf;

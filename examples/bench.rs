@@ -12,11 +12,12 @@
 //! both phases, artifacts and plots.
 //!
 //! `--check` exits non-zero when a target is missed: data cold ≤ 3 s, warm ≤ 0.3 s; with sparse
-//! input on a CPU backend, phase 1 ≤ 2 s, the whole run ≤ 5 s, peak RSS ≤ 400 MB; sparse ≥ 10×
-//! faster per epoch than dense where both were timed.
+//! input on a CPU backend, phase 1 ≤ 0.35 s, the whole run ≤ 5 s, peak RSS ≤ 400 MB; sparse ≥ 15×
+//! faster per epoch than dense where both were timed (the first-layer issue's targets).
 
 use anyhow::{Context, Result, bail};
-use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
+use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::train::InputKind;
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
@@ -314,9 +315,9 @@ fn main() -> Result<()> {
             if !(cpu && m.input == InputKind::Sparse) {
                 continue;
             }
-            if full_protocol && m.fit_seconds > 2.0 {
+            if full_protocol && m.fit_seconds > 0.35 {
                 missed.push(format!(
-                    "{}: phase 1 {:.2} s > 2 s",
+                    "{}: phase 1 {:.2} s > 0.35 s",
                     m.backend, m.fit_seconds
                 ));
             }
@@ -334,7 +335,7 @@ fn main() -> Result<()> {
             }
         }
         for (backend, x) in &speedups {
-            if matches!(backend.as_str(), "flex" | "ndarray") && *x < 10.0 {
+            if matches!(backend.as_str(), "flex" | "ndarray") && *x < 15.0 {
                 missed.push(format!("{backend}: sparse only {x:.1}x faster than dense"));
             }
         }

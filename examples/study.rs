@@ -11,8 +11,9 @@
 //! must equal its file name).
 
 use anyhow::Result;
-use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
+use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::Backend;
+use burn_imdb::train::InputKind;
 use burn_imdb::train::study::{StudyOptions, load_experiments, run_study, select};
 use clap::Parser;
 use std::path::PathBuf;

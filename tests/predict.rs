@@ -3,9 +3,11 @@
 //! and through the `predict` example.
 
 use burn::tensor::Device;
-use burn_imdb::data::{DataSource, ImdbInputs, ImdbLoader, InputKind, MultiHotBatcher};
+use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::model::MlpInput;
 use burn_imdb::predict::{Label, PredictError, Prediction, SentimentClassifier, write_model_dir};
 use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
+use burn_imdb::train::{InputKind, MultiHotBatcher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -112,7 +114,7 @@ fn predictions_equal_the_models_dense_forward() {
     let device = Device::flex();
     let batch = MultiHotBatcher::new(width, InputKind::Dense)
         .batch_reviews(encoded.iter().map(|e| (e.as_slice(), 0)), &device);
-    let ImdbInputs::MultiHot(x) = batch.inputs else {
+    let MlpInput::Dense(x) = batch.inputs else {
         unreachable!("dense batcher")
     };
     let logits: Vec<f32> = c.model().forward(x).into_data().try_to_vec().unwrap();

@@ -1,7 +1,8 @@
 //! The study: its config files, the report from known numbers, and a small study on the embedded
 //! sample that writes every artifact and resumes without redoing finished runs.
 
-use burn_imdb::data::{DataSource, ImdbLoader, InputKind};
+use burn_imdb::data::{DataSource, ImdbLoader};
+use burn_imdb::train::InputKind;
 use burn_imdb::train::study::summary::{Metric, Verdict};
 use burn_imdb::train::study::{
     StudyOptions, Summary, load_experiments, run_dir, run_study, seed_variants, study_variants,
@@ -106,6 +107,7 @@ fn synthetic(name: &str, seed: u64, test_accuracy: f64, final_val_loss: f64) -> 
         retrain_seconds: 2.0,
         backend: "flex".into(),
         input: InputKind::Sparse,
+        plan: None,
         seed,
         train_reviews: 25_000,
         validation_reviews: 10_000,

@@ -4,8 +4,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Device;
-use burn_imdb::data::{DataSource, Imdb, ImdbLoader, InputKind};
+use burn_imdb::data::{DataSource, Imdb, ImdbLoader};
 use burn_imdb::model::MlpConfig;
+use burn_imdb::train::InputKind;
 use burn_imdb::train::{
     Backend, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment,
 };
@@ -126,10 +127,10 @@ fn a_short_run_learns_and_writes_every_artifact() {
         .unwrap()
         .init(&device)
         .load_file(out.join("model/model"));
-    let batcher = burn_imdb::data::MultiHotBatcher::new(10_000, InputKind::Dense);
+    let batcher = burn_imdb::train::MultiHotBatcher::new(10_000, InputKind::Dense);
     let test = imdb.test_dataset();
     let batch = batcher.batch_reviews((0..500).map(|i| test.review(i)), &device);
-    let burn_imdb::data::ImdbInputs::MultiHot(x) = batch.inputs else {
+    let burn_imdb::model::MlpInput::Dense(x) = batch.inputs else {
         unreachable!("dense batcher")
     };
     let predicted = mlp.forward(x).greater_elem(0.0).int().squeeze_dim::<1>(1);

@@ -3,12 +3,14 @@
 //! Flex on this model, so the inputs are tiny.
 #![cfg(feature = "wgpu")]
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
-use burn_imdb::data::{DataSource, EncodeOptions, ImdbLoader, InputKind};
-use burn_imdb::model::{Loss, MlpConfig};
-use burn_imdb::train::{Backend, ExperimentConfig, RmsPropKerasConfig, RunOptions, run_experiment};
+use burn_imdb::data::{DataSource, EncodeOptions, ImdbLoader};
+use burn_imdb::model::{Loss, MlpConfig, SparseBatch};
+use burn_imdb::train::{
+    Backend, ExperimentConfig, InputKind, RmsPropKerasConfig, RunOptions, run_experiment,
+};
 use std::sync::Arc;
 
 /// Burn's random generator is one per device for the whole process, and both tests draw weights
@@ -26,8 +28,22 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec().unwrap()
 }
 
+/// Every float parameter of a module, in visiting order.
+fn parameters<M: Module>(model: &M) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.extend(values(param.val()));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    collect.0
+}
+
 /// Forward, loss, backward and one Keras-RMSprop step from the same initial weights give the same
-/// numbers on both backends. Tolerance 1e-6 absolute: f32 sums in a different order.
+/// numbers on both backends, from dense rows and from word ids (Burn's `select` path on the
+/// GPU). Tolerance 1e-6 absolute: f32 sums in a different order.
 #[test]
 fn one_training_step_matches_flex() {
     let _serial = serial();
@@ -35,30 +51,44 @@ fn one_training_step_matches_flex() {
     host.seed(42);
     let mlp = MlpConfig::new().with_input(50).init(&host);
     let x: Vec<f32> = (0..200).map(|i| f32::from((i * 7) % 3 == 0)).collect();
+    let rows: Vec<Vec<u32>> = x
+        .chunks(50)
+        .map(|row| (0..50u32).filter(|&j| row[j as usize] == 1.0).collect())
+        .collect();
     let y = vec![1.0f32, 0.0, 1.0, 0.0];
     let mut results = Vec::new();
     for device in [host.clone(), gpu().autodiff()] {
-        let model = mlp.clone().fork(&device);
-        let xs = Tensor::<2>::from_data(TensorData::new(x.clone(), [4, 50]), &device);
-        let ys = Tensor::<2>::from_data(TensorData::new(y.clone(), [4, 1]), &device);
-        let loss = model.loss(Loss::Bce, model.forward(xs), ys);
-        let loss_value = values(loss.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let model = RmsPropKerasConfig::new().init().step(1e-3, model, grads);
-        let weights = [
-            values(model.hidden()[0].weight.val()),
-            values(model.output().weight.val()),
-        ]
-        .concat();
-        results.push((loss_value, weights));
+        for sparse in [false, true] {
+            let model = mlp.clone().fork(&device);
+            let logits = if sparse {
+                model.forward(SparseBatch::from_rows(&rows, 50).unwrap())
+            } else {
+                model.forward(Tensor::<2>::from_data(
+                    TensorData::new(x.clone(), [4, 50]),
+                    &device,
+                ))
+            };
+            let ys = Tensor::<2>::from_data(TensorData::new(y.clone(), [4, 1]), &device);
+            let loss = model.loss(Loss::Bce, logits, ys);
+            let loss_value = values(loss.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let model = RmsPropKerasConfig::new().init().step(1e-3, model, grads);
+            results.push((device.clone(), sparse, loss_value, parameters(&model)));
+        }
     }
-    let ((cpu_loss, cpu_w), (gpu_loss, gpu_w)) = (&results[0], &results[1]);
-    assert!(
-        (cpu_loss[0] - gpu_loss[0]).abs() < 1e-6,
-        "loss {cpu_loss:?} vs {gpu_loss:?}"
-    );
-    for (a, b) in cpu_w.iter().zip(gpu_w) {
-        assert!((a - b).abs() < 1e-6, "weights after one step: {a} vs {b}");
+    let (_, _, cpu_loss, cpu_w) = &results[0];
+    for (device, sparse, loss, w) in &results[1..] {
+        assert!(
+            (cpu_loss[0] - loss[0]).abs() < 1e-6,
+            "{device:?} sparse {sparse}: loss {cpu_loss:?} vs {loss:?}"
+        );
+        assert_eq!(cpu_w.len(), w.len());
+        for (a, b) in cpu_w.iter().zip(w) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{device:?} sparse {sparse}: weights after one step: {a} vs {b}"
+            );
+        }
     }
 }
 

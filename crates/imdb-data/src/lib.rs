@@ -8,8 +8,9 @@
 //!   index is ranked by frequency over the training split ([`tokenize`] documents the tokenizer);
 //!   `ngrams = 2` adds word pairs as terms ([`ngrams`]).
 //! - **Cache**: the encoded data is cached per source checksum and options; a second load reads it.
-//! - **Burn**: [`ImdbDataset`] implements Burn's `Dataset`, [`MultiHotBatcher`] its `Batcher`,
-//!   emitting word ids ([`InputKind::Sparse`], the fast path) or dense multi-hot rows.
+//! - **Burn**: [`ImdbDataset`] implements Burn's `Dataset` (reviews as token ids and labels).
+//!   Turning them into model inputs is the model's business: the batcher lives beside the
+//!   training step in `imdb-train`, and the input type in `imdb-model`.
 //!
 //! ```
 //! use imdb_data::{DataSource, ImdbLoader};
@@ -22,7 +23,6 @@
 //!
 //! The data: Maas et al., *Learning Word Vectors for Sentiment Analysis*, ACL 2011.
 
-pub mod batcher;
 mod cache;
 pub mod dataset;
 pub mod download;
@@ -38,7 +38,6 @@ pub mod split;
 pub mod tokenize;
 pub mod vocab;
 
-pub use batcher::{HostBatch, ImdbBatch, ImdbInputs, InputKind, MultiHotBatcher};
 pub use dataset::{ImdbDataset, ImdbItem};
 pub use encode::EncodeOptions;
 pub use error::{DataError, Result};

@@ -7,32 +7,44 @@
 //!
 //! - [`MlpConfig`] → [`Mlp`]: `input → hidden… → 1 logit`, validated by
 //!   [`MlpConfig::try_init`] with a typed [`ModelError`].
-//! - [`Mlp::forward`] on a dense `[batch, input]` tensor, or [`Mlp::forward_sparse`] on word ids
-//!   ([`MultiHotCsr`]), which computes the same first layer as a sum of kernel rows with Burn ops
-//!   on any backend, or [`Mlp::forward_csr`], the same sum as one host loop with a hand-written
-//!   backward ([`FirstLayerTape`]): the fast path on CPU backends.
+//! - [`Mlp::forward`] on an [`MlpInput`]: a dense `[batch, input]` tensor, or the word ids of
+//!   each row ([`SparseBatch`]), whose first layer is a sum of kernel rows computed with Burn ops
+//!   on any backend. Both train under Burn's autodiff with nothing else to call.
+//! - [`Mlp::predict_proba`] for probabilities, [`Mlp::occlusion`] for the logit of each example
+//!   with each of its words removed (explanations).
 //! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras;
 //!   [`Mlp::loss`] adds the L2 term like Keras does.
+//!
+//! # Why there is one hidden hook
+//!
+//! On a CPU, `imdb-train` computes the first layer of a sparse batch itself (a gather-sum over
+//! the host buffer of `W₀`) and turns the gradient of its result into a row-sparse gradient of
+//! `W₀`. That cannot be an autodiff operation of this crate: Burn 0.22's autodiff holds every
+//! gradient as a dense tensor of its parameter's shape, which is the per-step cost the fast
+//! path exists to avoid. So the crate keeps one `#[doc(hidden)]` function, `__private`, through
+//! which the training step supplies `x·W₀`; the code that completes the gradient is private to
+//! that step, and nothing public can forget it. [`Mlp::forward`] needs no such help on any
+//! backend.
 //!
 //! # Example
 //!
 //! ```
 //! use burn::module::Module;
 //! use burn::tensor::{Device, Tensor};
-//! use imdb_model::{Loss, MlpConfig, MultiHotCsr};
+//! use imdb_model::{Loss, MlpConfig, SparseBatch};
 //!
 //! let device = Device::flex();
 //! device.seed(42);
 //!
 //! // Two reviews over a 100-word vocabulary; the repeated 7 counts once.
 //! let reviews = [vec![1u32, 7, 7, 42], vec![3, 99]];
-//! let csr = MultiHotCsr::from_rows(reviews, 100)?;
+//! let batch = SparseBatch::from_rows(reviews, 100)?;
 //!
 //! let config = MlpConfig::new().with_input(100).with_l2(Some(0.002));
 //! let model = config.try_init(&device)?;
 //!
-//! let logits = model.forward(csr.to_dense(&device)); // [2, 1]
-//! let sparse = model.forward_sparse(csr.to_batch(&device));
+//! let logits = model.forward(batch.to_dense(&device)); // [2, 1]
+//! let sparse = model.forward(batch.clone());
 //! let gap: f32 = (logits.clone() - sparse).abs().max().into_scalar();
 //! assert!(gap < 1e-5);
 //!
@@ -40,7 +52,7 @@
 //! let loss: f32 = model.loss(Loss::Bce, logits, targets).into_scalar();
 //! assert!(loss.is_finite());
 //!
-//! let probs = model.valid().predict_proba(csr.to_dense(&device));
+//! let probs = model.valid().predict_proba(batch.clone());
 //! assert_eq!(probs.dims(), [2, 1]);
 //! # Ok::<(), imdb_model::ModelError>(())
 //! ```
@@ -88,17 +100,21 @@
 
 mod config;
 mod error;
-mod fused;
+mod input;
 pub mod loss;
 mod mlp;
-mod sparse;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::forward_with_kernel_product;
+}
+mod private;
 
 pub use config::{Activation, MlpConfig, WeightInit};
 pub use error::{ModelError, Result};
-pub use fused::FirstLayerTape;
+pub use input::{MlpInput, SparseBatch};
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};
-pub use mlp::Mlp;
-pub use sparse::{MultiHotCsr, SparseBatch};
+pub use mlp::{Mlp, Occlusion};
 
 #[cfg(test)]
 mod tests;

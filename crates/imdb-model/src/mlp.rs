@@ -2,10 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, Linear};
-use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use burn::tensor::{IndexingUpdateOp, Tensor};
 
 use crate::config::Activation;
+use crate::input::{MlpInput, SparseBatch};
 use crate::loss::Loss;
 
 /// Multi-layer perceptron for binary classification, built by [`MlpConfig`](crate::MlpConfig).
@@ -15,8 +16,8 @@ use crate::loss::Loss;
 /// sigmoid, so the loss can be computed stably (see [`crate::loss`]).
 #[derive(Module, Debug)]
 pub struct Mlp {
-    // Crate-visible so the sparse path and the tests can reach the layers; outside the crate an
-    // `Mlp` only comes from a validated `MlpConfig`.
+    // Crate-visible for the tests; outside the crate an `Mlp` only comes from a validated
+    // `MlpConfig`, and only `forward` and `occlusion` see the layers.
     pub(crate) hidden: Vec<Linear>,
     pub(crate) output: Linear,
     // Not a module: a plain choice of function, shown in `Display` and not saved with the weights
@@ -45,33 +46,66 @@ impl Mlp {
         }
     }
 
-    /// Logits of a batch of dense inputs.
+    /// Logits of a batch, dense or sparse.
+    ///
+    /// A [`SparseBatch`] computes the first layer as a sum of kernel rows with Burn's `select`
+    /// and `select_assign` (both differentiated by Burn, so a word used by several examples gets
+    /// the sum of their gradients, as with the matmul) on the model's device. Either way the
+    /// result, and its gradients under autodiff, equal the dense matmul's up to float rounding.
     ///
     /// # Shapes
     ///
-    /// - `x`: `[batch, input]` (a multi-hot matrix, or any real features)
+    /// - `input`: `[batch, input]` dense rows, or `batch` rows of word ids below `input`
     /// - returns: `[batch, 1]` logits; `sigmoid` of them is P(positive)
     ///
     /// # Panics
     ///
-    /// If `x` does not have `input` columns.
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let z = self.hidden[0].forward(x);
+    /// If the input is not `input` wide.
+    pub fn forward(&self, input: impl Into<MlpInput>) -> Tensor<2> {
+        let z = match input.into() {
+            MlpInput::Dense(x) => self.hidden[0].forward(x),
+            MlpInput::Sparse(batch) => self.first_layer_sparse(&batch),
+        };
         self.forward_from_first_preactivation(z)
     }
 
-    /// Everything after the first kernel, shared by [`forward`](Self::forward) and
-    /// [`forward_sparse`](Self::forward_sparse) so the two paths cannot drift apart.
+    /// The first hidden layer's pre-activation `x·W₀ + b₀` of a batch given as word ids.
     ///
-    /// Public so callers can edit the first layer's pre-activation before finishing the forward:
-    /// removing a word from a multi-hot row is `z − W₀[word]`, which is how an occlusion
-    /// explanation gets every "without this word" logit in one batched call.
+    /// # Shapes
+    ///
+    /// - returns: `[batch_size, hidden[0]]`
+    fn first_layer_sparse(&self, batch: &SparseBatch) -> Tensor<2> {
+        let first = &self.hidden[0];
+        let weight = first.weight.val();
+        let [width, units] = weight.dims();
+        assert_eq!(
+            batch.width(),
+            width,
+            "sparse batch width must equal the model's input size"
+        );
+        let device = weight.device();
+        let mut z = Tensor::<2>::zeros([batch.batch_size(), units], &device);
+        // Zero-length tensors are not something every backend handles. An all-empty batch has no
+        // rows to add; W₀ then gets no gradient at all, where the dense path computes zeros.
+        if batch.nnz() > 0 {
+            let (indices, rows) = batch.to_device_ids(&device);
+            let word_rows = weight.select(0, indices);
+            z = z.select_assign(0, rows, word_rows, IndexingUpdateOp::Add);
+        }
+        match &first.bias {
+            Some(bias) => z + bias.val().unsqueeze_dim(0),
+            None => z,
+        }
+    }
+
+    /// Everything after the first kernel: `b₀`'s layer output, the other hidden layers, the
+    /// output layer.
     ///
     /// # Shapes
     ///
     /// - `z`: the first hidden layer's `x·W₀ + b₀`, `[batch, hidden[0]]`
     /// - returns: `[batch, 1]` logits
-    pub fn forward_from_first_preactivation(&self, z: Tensor<2>) -> Tensor<2> {
+    pub(crate) fn forward_from_first_preactivation(&self, z: Tensor<2>) -> Tensor<2> {
         let mut x = self.hidden_output(z);
         for layer in &self.hidden[1..] {
             x = self.hidden_output(layer.forward(x));
@@ -87,16 +121,58 @@ impl Mlp {
         }
     }
 
-    /// Probability of the positive class: `sigmoid(forward(x))`.
+    /// Probability of the positive class: `sigmoid(forward(input))`.
     ///
     /// Call it on [`valid()`](Module::valid) for inference, so dropout is off.
     ///
     /// # Shapes
     ///
-    /// - `x`: `[batch, input]`
+    /// - `input`: as for [`forward`](Self::forward)
     /// - returns: `[batch, 1]`, values in `[0, 1]`
-    pub fn predict_proba(&self, x: Tensor<2>) -> Tensor<2> {
-        sigmoid(self.forward(x))
+    pub fn predict_proba(&self, input: impl Into<MlpInput>) -> Tensor<2> {
+        sigmoid(self.forward(input))
+    }
+
+    /// Occlusion: the logit of every row of `batch`, and of every row with each one of its words
+    /// removed, for explanations (`logit − logit without word` is that word's effect).
+    ///
+    /// Exact, and one forward: removing word `i` from a multi-hot row subtracts the kernel row
+    /// `W₀[i]` from the first layer's pre-activation, so all the "without" rows are one gather
+    /// and one subtraction, and the rest of the network runs once over all of them. Call it on
+    /// [`valid()`](Module::valid), so dropout is off.
+    ///
+    /// # Shapes
+    ///
+    /// - `batch`: `batch_size` rows of word ids below `input`
+    /// - returns: `batch_size` logits, and `nnz` "without" logits aligned with
+    ///   [`SparseBatch::indices`] (see [`Occlusion::without`])
+    ///
+    /// # Panics
+    ///
+    /// If `batch` is not `input` wide.
+    pub fn occlusion(&self, batch: &SparseBatch) -> Occlusion {
+        let z = self.first_layer_sparse(batch);
+        let device = z.device();
+        let z = if batch.nnz() == 0 {
+            z
+        } else {
+            let (indices, rows) = batch.to_device_ids(&device);
+            let kernel = self.hidden[0].weight.val();
+            let without = z.clone().select(0, rows) - kernel.select(0, indices);
+            Tensor::cat(vec![z, without], 0)
+        };
+        let mut logits: Vec<f32> = self
+            .forward_from_first_preactivation(z)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .expect("converted to f32 above");
+        let without = logits.split_off(batch.batch_size());
+        Occlusion {
+            logits,
+            without,
+            offsets: batch.offsets().to_vec(),
+        }
     }
 
     /// Keras `l2(λ)` regularisation term: `λ · Σ_hidden ‖W‖²` (squared Frobenius norms).
@@ -147,29 +223,33 @@ impl Mlp {
     pub fn input_size(&self) -> usize {
         self.hidden[0].weight.lazy_shape().dims::<2>()[0]
     }
+}
 
-    /// The hidden layers, in order (weights `[fan_in, fan_out]`).
-    pub fn hidden(&self) -> &[Linear] {
-        &self.hidden
+/// What [`Mlp::occlusion`] found for a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Occlusion {
+    logits: Vec<f32>,
+    without: Vec<f32>,
+    offsets: Vec<usize>,
+}
+
+impl Occlusion {
+    /// The logit of row `r`.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not a row of the batch.
+    pub fn logit(&self, r: usize) -> f32 {
+        self.logits[r]
     }
 
-    /// The output layer (weight `[last hidden, 1]`).
-    pub fn output(&self) -> &Linear {
-        &self.output
-    }
-
-    /// The activation after every hidden layer.
-    pub fn activation(&self) -> Activation {
-        self.activation
-    }
-
-    /// The configured dropout rate, if any.
-    pub fn dropout(&self) -> Option<f64> {
-        self.dropout.as_ref().map(|d| d.prob)
-    }
-
-    /// The configured L2 factor λ, if any.
-    pub fn l2(&self) -> Option<f64> {
-        self.l2
+    /// The logit of row `r` without each of its words: `without(r)[j]` for the word
+    /// `batch.row(r)[j]`.
+    ///
+    /// # Panics
+    ///
+    /// If `r` is not a row of the batch.
+    pub fn without(&self, r: usize) -> &[f32] {
+        &self.without[self.offsets[r]..self.offsets[r + 1]]
     }
 }

@@ -1,11 +1,11 @@
 //! "Embed me": the model used the way another Burn project would use it, from outside the crate,
 //! as a field of its own module, trained with Burn's optimizers.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, RmsPropConfig};
 use burn::tensor::{Device, Tensor, TensorData};
-use imdb_model::{Loss, Mlp, MlpConfig, MultiHotCsr};
+use imdb_model::{Loss, Mlp, MlpConfig, SparseBatch};
 
 /// Someone else's model: a learned projection of raw features feeding our MLP.
 #[derive(Module, Debug)]
@@ -69,13 +69,24 @@ fn linear_problem(rows: usize, features: usize, device: &Device) -> (Tensor<2>, 
     )
 }
 
-fn first_kernel(model: &Classifier) -> Vec<f32> {
-    model.mlp.hidden()[0]
-        .weight
-        .val()
-        .into_data()
-        .try_into_vec()
-        .unwrap()
+/// Every float parameter of a module, in visiting order: what a foreign project can see of the
+/// `Mlp` without any accessor of ours.
+fn parameters<M: Module>(model: &M) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let v: Vec<f32> = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .unwrap();
+            self.0.extend(v);
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    collect.0
 }
 
 #[test]
@@ -86,7 +97,7 @@ fn a_module_holding_an_mlp_trains_with_adam() {
     let mut model = Classifier::new(8, &device);
     let mut optim = AdamConfig::new().init();
 
-    let kernel_before = first_kernel(&model);
+    let mlp_before = parameters(&model.mlp);
     let loss_before: f32 = model.loss(x.clone(), y.clone()).into_scalar();
     for _ in 0..60 {
         let loss = model.loss(x.clone(), y.clone());
@@ -100,7 +111,14 @@ fn a_module_holding_an_mlp_trains_with_adam() {
         "loss {loss_before} -> {loss_after}"
     );
     // The optimizer reached the parameters nested inside `Mlp`, not only the outer layer.
-    assert_ne!(first_kernel(&model), kernel_before);
+    // Visiting order starts with the first kernel, [16, 16].
+    let mlp_after = parameters(&model.mlp);
+    assert_eq!(mlp_after.len(), mlp_before.len());
+    assert_ne!(
+        mlp_after[..256],
+        mlp_before[..256],
+        "the first kernel moved"
+    );
 
     // And the trained model works for inference off the autodiff device.
     let valid = model.valid();
@@ -124,13 +142,22 @@ fn the_sparse_forward_trains_with_rmsprop() {
         labels.push((pos > neg) as u8 as f32);
         rows.push(row);
     }
-    let csr = MultiHotCsr::from_rows(rows, 50).unwrap();
+    let csr = SparseBatch::from_rows(rows, 50).unwrap();
     let y = Tensor::<2>::from_data(TensorData::new(labels, [128, 1]), &device);
 
-    let mut model = MlpConfig::new()
-        .with_input(50)
-        .with_dropout(Some(0.1))
-        .init(&device);
+    // Someone else's module again, holding the MLP next to a constant of its own.
+    #[derive(Module, Debug)]
+    struct WordModel {
+        mlp: Mlp,
+        name: String,
+    }
+    let mut model = WordModel {
+        mlp: MlpConfig::new()
+            .with_input(50)
+            .with_dropout(Some(0.1))
+            .init(&device),
+        name: "bag of words".into(),
+    };
     // Keras's RMSprop defaults (Burn's differ: alpha 0.99, momentum 0.9, epsilon 1e-5).
     let mut optim = RmsPropConfig::new()
         .with_alpha(0.9)
@@ -138,18 +165,22 @@ fn the_sparse_forward_trains_with_rmsprop() {
         .with_epsilon(1e-7)
         .init();
 
-    let eval = |m: &Mlp| -> f32 {
-        let m = m.valid();
-        let logits = m.forward_sparse(csr.to_batch(&device.clone().inner()));
+    let eval = |m: &WordModel| -> f32 {
+        let m = m.valid().mlp;
+        let logits = m.forward(csr.clone());
         m.loss(Loss::Bce, logits, y.clone().inner()).into_scalar()
     };
     let before = eval(&model);
+    let kernel_before = parameters(&model.mlp);
     for _ in 0..80 {
-        let logits = model.forward_sparse(csr.to_batch(&device));
-        let loss = model.loss(Loss::Bce, logits, y.clone());
+        let logits = model.mlp.forward(csr.clone());
+        let loss = model.mlp.loss(Loss::Bce, logits, y.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-2, model, grads);
     }
     let after = eval(&model);
     assert!(after < 0.5 * before, "loss {before} -> {after}");
+    // The first kernel (50 × 16, first in visiting order) learned from word ids alone.
+    assert_ne!(parameters(&model.mlp)[..800], kernel_before[..800]);
+    assert_eq!(model.name, "bag of words");
 }

@@ -4,9 +4,9 @@ use crate::error::{PredictError, Result};
 use crate::model_dir::{self, files};
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use imdb_data::{EncodeOptions, WordIndex};
-use imdb_model::{Mlp, MlpConfig, MultiHotCsr};
+use imdb_model::{Mlp, MlpConfig, SparseBatch};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -76,7 +76,7 @@ pub struct Prediction {
 /// only records presence). It is exact, not a gradient approximation, and cheap: removing word
 /// `i` subtracts the kernel row `W₀[i]` from the first layer's pre-activation, so every
 /// "without" row of a batch is one gather and one subtraction, and the rest of the network runs
-/// once over all of them ([`Mlp::forward_from_first_preactivation`]).
+/// once over all of them ([`Mlp::occlusion`]).
 ///
 /// ```no_run
 /// use burn::tensor::Device;
@@ -92,7 +92,6 @@ pub struct SentimentClassifier {
     mlp: Mlp,
     word_index: WordIndex,
     encoding: EncodeOptions,
-    device: Device,
     top_k: usize,
     batch_size: usize,
 }
@@ -182,7 +181,6 @@ impl SentimentClassifier {
             mlp,
             word_index,
             encoding,
-            device: device.clone(),
             top_k: DEFAULT_TOP_K,
             batch_size: DEFAULT_BATCH_SIZE,
         })
@@ -239,58 +237,28 @@ impl SentimentClassifier {
         }
         let width = self.mlp.input_size();
         let encoded: Vec<Vec<u32>> = texts.par_iter().map(|t| self.encode(t)).collect();
-        let csr = MultiHotCsr::from_rows(&encoded, width)
+        let csr = SparseBatch::from_rows(&encoded, width)
             .expect("load checked that every encoded index is below the model's width");
-
-        // (review, column) of every word to explain: vocabulary words only, not the start and
-        // OOV markers (which may share a column with a word under unusual options).
-        let mut occluded: Vec<(usize, usize)> = Vec::new();
-        if self.top_k > 0 {
-            for r in 0..csr.batch_size() {
-                occluded.extend(
+        let occlusion = self.mlp.occlusion(&csr);
+        (0..csr.batch_size())
+            .map(|r| {
+                let logit = occlusion.logit(r);
+                // Vocabulary words only, not the start and OOV markers (which may share a
+                // column with a word under unusual options).
+                let mut top_words: Vec<WordEffect> = if self.top_k == 0 {
+                    Vec::new()
+                } else {
                     csr.row(r)
                         .iter()
-                        .map(|&c| c as usize)
-                        .filter(|&c| self.word_of(c).is_some())
-                        .map(|c| (r, c)),
-                );
-            }
-        }
-
-        // Rows 0..B: the reviews; rows B..B+R: each review without one of its words.
-        let z = self
-            .mlp
-            .first_preactivation_sparse(csr.to_batch(&self.device));
-        let z = if occluded.is_empty() {
-            z
-        } else {
-            let ids = |f: fn(&(usize, usize)) -> usize| {
-                let v: Vec<i64> = occluded.iter().map(|p| f(p) as i64).collect();
-                Tensor::<1, Int>::from_data(TensorData::new(v, [occluded.len()]), &self.device)
-            };
-            let kernel = self.mlp.hidden()[0].weight.val();
-            let without = z.clone().select(0, ids(|p| p.0)) - kernel.select(0, ids(|p| p.1));
-            Tensor::cat(vec![z, without], 0)
-        };
-        let logits: Vec<f32> = self
-            .mlp
-            .forward_from_first_preactivation(z)
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .expect("logits are floats");
-        let (full, without) = logits.split_at(texts.len());
-
-        let mut effects: Vec<Vec<WordEffect>> = vec![Vec::new(); texts.len()];
-        for (&(r, c), &l) in occluded.iter().zip(without) {
-            effects[r].push(WordEffect {
-                word: self.word_of(c).expect("filtered above").to_owned(),
-                effect: f64::from(full[r]) - f64::from(l),
-            });
-        }
-        full.iter()
-            .zip(effects)
-            .map(|(&logit, mut top_words)| {
+                        .zip(occlusion.without(r))
+                        .filter_map(|(&c, &without)| {
+                            Some(WordEffect {
+                                word: self.word_of(c as usize)?.to_owned(),
+                                effect: f64::from(logit) - f64::from(without),
+                            })
+                        })
+                        .collect()
+                };
                 top_words.sort_by(|a, b| {
                     b.effect
                         .abs()

@@ -4,11 +4,15 @@ use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
-use imdb_data::{ImdbBatch, ImdbInputs};
-use imdb_model::{FirstLayerTape, Loss, Mlp};
+use imdb_model::{Loss, Mlp, MlpInput};
 
-/// An [`Mlp`] with the loss it is trained with. Implements Burn's `TrainStep` and `InferenceStep`
-/// (which the model crate cannot, to stay free of burn-train).
+use crate::batcher::ImdbBatch;
+use crate::first_layer::{self, KernelGradient, Tape};
+use crate::plan::{ExecutionPlan, FirstLayer, OptimizerPath};
+
+/// An [`Mlp`] with the loss it is trained with and the run's [`ExecutionPlan`]. Implements
+/// Burn's `TrainStep` and `InferenceStep` (which the model crate cannot, to stay free of
+/// burn-train).
 #[derive(Module, Debug)]
 pub struct Classifier {
     /// The network.
@@ -16,21 +20,9 @@ pub struct Classifier {
     /// The training loss (a constant of the module, not a parameter).
     #[module(skip)]
     pub loss: Loss,
-    /// Where the first layer of a sparse batch runs.
+    /// Where the first layer and the optimizer run.
     #[module(skip)]
-    pub sparse_path: SparsePath,
-}
-
-/// How [`Classifier`] computes the first layer of an [`ImdbInputs::Sparse`] batch. Both give the
-/// dense matmul's numbers up to float rounding; they differ in where the work happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SparsePath {
-    /// [`Mlp::forward_csr`]: a gather-sum loop on the host and a hand-written scatter-add
-    /// backward. For CPU backends, whose tensors already live in host memory.
-    Host,
-    /// [`Mlp::forward_sparse`]: `select` + `select_assign` on the device, differentiated by
-    /// Burn. For GPUs, where the host path would read the kernel back every step.
-    Device,
+    pub plan: ExecutionPlan,
 }
 
 /// What one step produces: everything the loss and accuracy metrics need.
@@ -45,25 +37,23 @@ pub struct BinaryOutput {
 }
 
 impl Classifier {
-    /// The one forward of both steps, plus the host first layer's tape when there is one (its
-    /// `backward` completes the gradients; inference drops it).
+    /// The one forward of both steps, plus the host first layer's tape when the plan has one and
+    /// the model is being trained (its `backward` completes the gradients; inference has none).
     ///
     /// # Shapes
     /// - `batch.inputs`: multi-hot `[batch, input]`, or its word ids
     /// - `batch.targets`: `[batch]`
-    pub fn forward_step(&self, batch: ImdbBatch) -> (BinaryOutput, Option<FirstLayerTape>) {
-        let (logits, tape) = match batch.inputs {
-            ImdbInputs::MultiHot(x) => (self.mlp.forward(x), None),
-            ImdbInputs::Sparse(csr) => match self.sparse_path {
-                SparsePath::Host => {
-                    let (logits, tape) = self.mlp.forward_csr(csr);
-                    (logits, Some(tape))
-                }
-                SparsePath::Device => {
-                    let device = batch.targets.device();
-                    (self.mlp.forward_sparse(csr.to_batch(&device)), None)
-                }
-            },
+    fn forward_step(&self, batch: ImdbBatch) -> (BinaryOutput, Option<Tape>) {
+        let (logits, tape) = match (self.plan.first_layer, batch.inputs) {
+            (FirstLayer::HostSparse, MlpInput::Sparse(input)) => {
+                let form = match self.plan.optimizer {
+                    OptimizerPath::LazyFirstKernel => KernelGradient::RowSparse,
+                    OptimizerPath::HostLoop | OptimizerPath::TensorOps => KernelGradient::Dense,
+                };
+                first_layer::forward(&self.mlp, input, form)
+            }
+            // Dense rows, and sparse ones on the device: the model's own forward.
+            (_, inputs) => (self.mlp.forward(inputs), None),
         };
         let targets_f = batch.targets.clone().float().unsqueeze_dim::<2>(1);
         let loss = self.mlp.loss(self.loss, logits.clone(), targets_f);
@@ -134,56 +124,160 @@ impl Adaptor<AccuracyInput> for BinaryOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batcher::{InputKind, MultiHotBatcher};
+    use crate::row_sparse;
     use burn::data::dataloader::batcher::Batcher;
+    use burn::module::{ModuleVisitor, Param, ParamId};
     use burn::tensor::Device;
-    use imdb_data::{ImdbItem, InputKind, MultiHotBatcher};
+    use imdb_data::ImdbItem;
     use imdb_model::MlpConfig;
 
-    /// Every path to the first layer gives the same loss and the same W₀ gradient in a train
-    /// step (tolerance 1e-6: the same sums in other orders, f32).
-    #[test]
-    fn all_input_paths_give_the_same_step() {
-        let device = Device::flex().autodiff();
-        device.seed(1);
-        let mlp = MlpConfig::new()
-            .with_input(50)
-            .with_l2(Some(0.01))
-            .init(&device);
-        let items: Vec<ImdbItem> = (0..20u32)
+    /// Every float parameter: id and shape, in visiting order (`W₀` first).
+    fn parameters(mlp: &Mlp) -> Vec<(ParamId, Vec<usize>)> {
+        struct Collect(Vec<(ParamId, Vec<usize>)>);
+        impl ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0.push((param.id, param.val().dims().to_vec()));
+            }
+        }
+        let mut collect = Collect(Vec::new());
+        mlp.visit(&mut collect);
+        collect.0
+    }
+
+    /// Reviews over `width` words with repeated ids, empty reviews and an unused tail of the
+    /// vocabulary (so some rows of W₀ get no gradient).
+    fn items(width: u32) -> Vec<ImdbItem> {
+        (0..23u32)
             .map(|r| ImdbItem {
-                tokens: (0..r).map(|k| (k * 7 + r) % 50).chain([1, 1]).collect(),
+                tokens: if r % 5 == 3 {
+                    Vec::new()
+                } else {
+                    (0..r)
+                        .map(|k| (k * 7 + r) % (width - 10))
+                        .chain([1, 1])
+                        .collect()
+                },
                 label: (r % 2) as u8,
             })
-            .collect();
-        let step = |kind, sparse_path| {
-            let model = Classifier {
-                mlp: mlp.clone(),
-                loss: Loss::Bce,
-                sparse_path,
-            };
-            let batch = MultiHotBatcher::new(50, kind).batch(items.clone(), &device);
-            let out = TrainStep::step(&model, batch);
-            let w0 = &model.mlp.hidden()[0].weight;
-            let grad: Vec<f32> = out
-                .grads
-                .get::<2>(w0.id)
-                .expect("W0 has a gradient")
-                .into_data()
-                .try_to_vec()
-                .unwrap();
-            let loss: f32 = out.item.loss.into_scalar();
-            (loss, grad)
+            .collect()
+    }
+
+    /// One train step's loss and every parameter's gradient as a dense vector.
+    fn step(mlp: &Mlp, plan: ExecutionPlan, items: &[ImdbItem]) -> (f32, Vec<Vec<f32>>) {
+        let device = Device::flex().autodiff();
+        let model = Classifier {
+            mlp: mlp.clone(),
+            loss: Loss::Bce,
+            plan,
         };
-        let (dense_loss, dense_grad) = step(InputKind::Dense, SparsePath::Host);
-        for path in [SparsePath::Host, SparsePath::Device] {
-            let (loss, grad) = step(InputKind::Sparse, path);
-            assert!(
-                (loss - dense_loss).abs() <= 1e-6,
-                "{path:?}: {loss} vs {dense_loss}"
-            );
-            for (a, b) in grad.iter().zip(&dense_grad) {
-                assert!((a - b).abs() <= 1e-6, "{path:?}: {a} vs {b}");
+        let width = mlp.input_size();
+        let batch = MultiHotBatcher::new(width, plan.input()).batch(items.to_vec(), &device);
+        let out = TrainStep::step(&model, batch);
+        let grads = parameters(&model.mlp)
+            .into_iter()
+            .map(|(id, dims)| {
+                let (grad, gdims): (Vec<f32>, Vec<usize>) = match dims.len() {
+                    1 => {
+                        let g = out.grads.get::<1>(id).expect("every bias has a gradient");
+                        (
+                            g.clone().into_data().try_to_vec::<f32>().unwrap(),
+                            g.dims().to_vec(),
+                        )
+                    }
+                    _ => {
+                        let g = out.grads.get::<2>(id).expect("every kernel has a gradient");
+                        (
+                            g.clone().into_data().try_to_vec::<f32>().unwrap(),
+                            g.dims().to_vec(),
+                        )
+                    }
+                };
+                if gdims == dims {
+                    return grad;
+                }
+                // W₀'s row-sparse form: spread back to [width, units].
+                let units = dims[1];
+                let mut dense = vec![0.0; dims[0] * units];
+                for (i, g) in row_sparse::decode(&grad, [gdims[0], gdims[1]], dims[0], units) {
+                    dense[i * units..(i + 1) * units].copy_from_slice(g);
+                }
+                dense
+            })
+            .collect();
+        (out.item.loss.into_scalar(), grads)
+    }
+
+    /// Every plan gives the same loss and the same gradient of every parameter in a train step,
+    /// with and without L2 (whose plan takes the dense form of W₀'s gradient). Tolerance 1e-6:
+    /// the same sums in other orders, f32.
+    #[test]
+    fn every_plan_gives_the_same_step() {
+        let device = Device::flex().autodiff();
+        for l2 in [None, Some(0.01)] {
+            device.seed(1);
+            let config = MlpConfig::new().with_input(60).with_l2(l2);
+            let mlp = config.init(&device);
+            let plan = |first_layer, optimizer| ExecutionPlan {
+                first_layer,
+                optimizer,
+            };
+            use {FirstLayer as F, OptimizerPath as O};
+            let items = items(60);
+            let (dense_loss, dense) = step(&mlp, plan(F::Dense, O::HostLoop), &items);
+            let mut plans = vec![
+                plan(F::HostSparse, O::HostLoop),
+                plan(F::DeviceSparse, O::TensorOps),
+            ];
+            // The lazy plan is only chosen without L2 (the penalty touches every row).
+            if l2.is_none() {
+                plans.push(plan(F::HostSparse, O::LazyFirstKernel));
             }
+            for p in plans {
+                let (loss, grads) = step(&mlp, p, &items);
+                assert!(
+                    (loss - dense_loss).abs() <= 1e-6,
+                    "{p}: {loss} vs {dense_loss}"
+                );
+                assert_eq!(grads.len(), dense.len());
+                for (k, (g, d)) in grads.iter().zip(&dense).enumerate() {
+                    assert_eq!(g.len(), d.len(), "{p}: parameter {k}");
+                    for (a, b) in g.iter().zip(d) {
+                        assert!(
+                            (a - b).abs() <= 1e-6,
+                            "{p}, l2 {l2:?}, parameter {k}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+            // The unused tail of the vocabulary got no gradient without L2, and one with it.
+            let tail = &dense[0][50 * 16..];
+            assert_eq!(tail.iter().all(|&g| g == 0.0), l2.is_none());
+        }
+    }
+
+    /// On an inference model the host forward leaves no tape, and agrees with the dense logits.
+    #[test]
+    fn the_host_plan_infers_without_a_tape() {
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        let mlp = MlpConfig::new().with_input(60).init(&device).valid();
+        let items = items(60);
+        let plain = device.inner();
+        let sparse = MultiHotBatcher::new(60, InputKind::Sparse).batch(items.clone(), &plain);
+        let dense = MultiHotBatcher::new(60, InputKind::Dense).batch(items, &plain);
+        let MlpInput::Sparse(input) = sparse.inputs else {
+            panic!("a sparse batcher makes sparse inputs")
+        };
+        let (logits, tape) = first_layer::forward(&mlp, input, KernelGradient::RowSparse);
+        assert!(tape.is_none());
+        let expected = mlp.forward(dense.inputs);
+        let (a, b): (Vec<f32>, Vec<f32>) = (
+            logits.into_data().try_to_vec::<f32>().unwrap(),
+            expected.into_data().try_to_vec::<f32>().unwrap(),
+        );
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() <= 1e-5, "{a} vs {b}");
         }
     }
 }

@@ -7,29 +7,37 @@
 //!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
 //!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
 //! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
-//!   Batches hold word ids by default ([`RunOptions::input`]); on CPU backends the first layer and
-//!   the optimizer then run as host loops ([`classifier::SparsePath`], [`RmsPropKerasConfig::init_host`]).
+//!   Batches hold word ids by default ([`RunOptions::input`], [`MultiHotBatcher`]); the
+//!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run
+//!   (on CPU backends: a host gather-sum, and a lazy RMSprop on the touched rows of `W₀`).
 //!
 //! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
 //!
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
 
 pub mod backend;
+pub mod batcher;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod error;
+mod first_layer;
 pub mod history;
+mod host;
 pub mod loader;
 pub mod monitor;
+pub mod plan;
 pub mod plot;
 pub mod protocol;
 pub mod rmsprop;
+mod row_sparse;
 pub mod study;
 
 pub use backend::Backend;
+pub use batcher::{ImdbBatch, InputKind, MultiHotBatcher};
 pub use classifier::Classifier;
 pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, ValidationSplit};
 pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
+pub use plan::ExecutionPlan;
 pub use protocol::{Results, RunOptions, run_experiment};

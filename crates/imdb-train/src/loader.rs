@@ -5,10 +5,11 @@
 //! loader also reseeds the device at the start of each epoch, so dropout masks are replayed too:
 //! an interrupted run resumed from its checkpoint ends exactly where an uninterrupted one does.
 
+use crate::batcher::{HostBatch, ImdbBatch, InputKind, MultiHotBatcher};
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::tensor::Device;
-use imdb_data::{HostBatch, ImdbBatch, ImdbDataset, InputKind, MultiHotBatcher};
+use imdb_data::ImdbDataset;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use std::sync::Arc;
@@ -212,7 +213,8 @@ impl DataLoaderIterator<ImdbBatch> for ReviewIter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imdb_data::{ImdbInputs, InputKind, Split};
+    use imdb_data::Split;
+    use imdb_model::MlpInput;
 
     fn loader(shuffle: Option<u64>, first_epoch: usize) -> ReviewLoader {
         loader_of(InputKind::Sparse, shuffle, first_epoch)
@@ -235,7 +237,7 @@ mod tests {
     fn epoch_ids(l: &ReviewLoader) -> Vec<usize> {
         let mut ids = Vec::new();
         for batch in l.iter() {
-            let ImdbInputs::Sparse(csr) = batch.unwrap().inputs else {
+            let MlpInput::Sparse(csr) = batch.unwrap().inputs else {
                 unreachable!("sparse batcher")
             };
             ids.extend(csr.indices().iter().map(|&i| i as usize));
@@ -275,7 +277,7 @@ mod tests {
         let mut batches = 0;
         for (s, d) in sparse.iter().zip(dense.iter()) {
             let (s, d) = (s.unwrap(), d.unwrap());
-            let (ImdbInputs::Sparse(csr), ImdbInputs::MultiHot(x)) = (s.inputs, d.inputs) else {
+            let (MlpInput::Sparse(csr), MlpInput::Dense(x)) = (s.inputs, d.inputs) else {
                 unreachable!("one loader of each kind")
             };
             assert_eq!(csr.to_dense(&Device::flex()).into_data(), x.into_data());

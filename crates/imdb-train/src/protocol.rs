@@ -2,19 +2,21 @@
 //! all training reviews, evaluate on the test set, and write every artifact.
 
 use crate::backend::Backend;
+use crate::batcher::{InputKind, MultiHotBatcher};
 use crate::checkpoint::{AtomicFileCheckpointer, last_complete_checkpoint};
-use crate::classifier::{Classifier, SparsePath};
+use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
 use crate::loader::ReviewLoader;
 use crate::monitor::{Divergence, EpochMonitor, ProgressRenderer};
+use crate::plan::{ExecutionPlan, touched_fraction};
 use crate::plot::plot_history;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use imdb_data::{Imdb, ImdbDataset, InputKind, MultiHotBatcher};
+use imdb_data::{Imdb, ImdbDataset};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,6 +63,10 @@ pub struct Results {
     /// existed were dense).
     #[serde(default = "dense")]
     pub input: InputKind,
+    /// Where the first layer and the optimizer ran ([`ExecutionPlan::choose`]); absent in
+    /// results written before it existed.
+    #[serde(default)]
+    pub plan: Option<ExecutionPlan>,
     /// The experiment seed.
     pub seed: u64,
     /// Reviews used to train, validate and test.
@@ -110,11 +116,13 @@ pub fn run_experiment(
     let out = &opts.out_dir;
     prepare_out_dir(config, out, opts.resume)?;
 
-    let batcher = MultiHotBatcher::new(config.model.input, opts.input);
     let device = opts.backend.device();
     // A multi-hot row only sees which words occur: reduce each review to its sorted word set
     // once, instead of sorting (sparse) or rewriting repeats (dense) in every batch of every epoch.
     let train = imdb.train_dataset().word_sets();
+    let first_batch = (0..config.batch_size.min(train.len())).map(|i| train.review(i).0);
+    let touched = touched_fraction(first_batch, config.model.input);
+    let plan = ExecutionPlan::choose(opts.backend, opts.input, &config.model, touched);
     let split = config.validation_split(train.len())?;
     let (partial_train, validation) = train.split_validation(split.reviews)?;
     if !opts.quiet {
@@ -123,6 +131,11 @@ pub fn run_experiment(
             split.reviews,
             train.len(),
             split.rule
+        );
+        eprintln!(
+            "plan: {plan} ({} backend; a batch touches {:.0}% of W0's rows)",
+            opts.backend,
+            100.0 * touched
         );
     }
 
@@ -136,7 +149,7 @@ pub fn run_experiment(
     let (_, history) = fit.run(
         config,
         &device,
-        &batcher,
+        plan,
         partial_train,
         validation.clone(),
         opts,
@@ -156,7 +169,7 @@ pub fn run_experiment(
     let (model, retrain_history) = retrain.run(
         config,
         &device,
-        &batcher,
+        plan,
         train,
         imdb.test_dataset().word_sets(),
         opts,
@@ -180,7 +193,8 @@ pub fn run_experiment(
         fit_seconds,
         retrain_seconds,
         backend: opts.backend.to_string(),
-        input: opts.input,
+        input: plan.input(),
+        plan: Some(plan),
         seed: config.seed,
         train_reviews: imdb.train.len(),
         validation_reviews: validation.len(),
@@ -239,7 +253,7 @@ impl Phase {
         &self,
         config: &ExperimentConfig,
         device: &Device,
-        batcher: &MultiHotBatcher,
+        plan: ExecutionPlan,
         train: ImdbDataset,
         valid: ImdbDataset,
         opts: &RunOptions,
@@ -261,24 +275,23 @@ impl Phase {
         let model = Classifier {
             mlp,
             loss: config.loss,
-            sparse_path: if opts.backend.is_host() {
-                SparsePath::Host
-            } else {
-                SparsePath::Device
-            },
+            plan,
         };
-        let loader = |ds, seed, dev: &Device, first| {
+        let batcher = MultiHotBatcher::new(config.model.input, plan.input());
+        let loader = |ds, batch_size, seed, dev: &Device, first| {
             Arc::new(ReviewLoader::new(
                 ds,
                 batcher.clone(),
-                config.batch_size,
+                batch_size,
                 seed,
                 dev.clone(),
                 first,
             ))
         };
-        let train_loader = loader(train, Some(config.seed), &autodiff, done);
-        let valid_loader = loader(valid, None, device, 0);
+        let train_loader = loader(train, config.batch_size, Some(config.seed), &autodiff, done);
+        // Evaluation changes no weight: its batch size only changes the speed.
+        let eval_batch = plan.eval_batch_size(config.batch_size);
+        let valid_loader = loader(valid, eval_batch, None, device, 0);
 
         let divergence = Divergence::default();
         let label = format!("[{}:{}]", config.name, self.name);
@@ -305,11 +318,7 @@ impl Phase {
         if done > 0 {
             training = training.checkpoint(done);
         }
-        let optim = if opts.backend.is_host() {
-            config.optimizer.init_host()
-        } else {
-            config.optimizer.init()
-        };
+        let optim = plan.optimizer(&config.optimizer);
         let result = training.launch(Learner::new(model, optim, config.optimizer.learning_rate));
 
         if let Some((split, epoch, value)) = *divergence.lock().expect("monitor lock") {

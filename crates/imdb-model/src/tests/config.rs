@@ -139,10 +139,7 @@ fn keras_initializer_is_glorot_uniform_with_zero_biases() {
         .with_input(1000)
         .with_hidden(vec![64, 32])
         .init(&device);
-    let layers = model
-        .hidden()
-        .iter()
-        .chain(core::iter::once(model.output()));
+    let layers = model.hidden.iter().chain(core::iter::once(&model.output));
     for linear in layers {
         let [fan_in, fan_out] = linear.weight.val().dims();
         // keras.initializers.GlorotUniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
@@ -168,7 +165,7 @@ fn burn_initializer_is_kaiming_uniform_for_weights_and_biases() {
         .with_hidden(vec![64])
         .with_initializer(WeightInit::Burn)
         .init(&device);
-    let first = &model.hidden()[0];
+    let first = &model.hidden[0];
     // burn-nn LinearConfig default: KaimingUniform{gain: 1/sqrt(3)} => U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     let limit = (1.0f64 / 1000.0).sqrt() as f32;
     let w = values(first.weight.val());

@@ -66,8 +66,8 @@ fn mlp_and_config_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Mlp>();
     assert_send_sync::<crate::MlpConfig>();
-    assert_send_sync::<crate::MultiHotCsr>();
     assert_send_sync::<crate::SparseBatch>();
+    assert_send_sync::<crate::MlpInput>();
     assert_send_sync::<crate::ModelError>();
     assert_send_sync::<crate::Loss>();
 }

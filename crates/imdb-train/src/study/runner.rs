@@ -3,10 +3,11 @@
 use super::report::write_report;
 use super::summary::{Summary, summarize};
 use crate::backend::Backend;
+use crate::batcher::InputKind;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::protocol::{Results, RunOptions, run_experiment, write_atomic};
-use imdb_data::{EncodeOptions, Imdb, ImdbLoader, InputKind};
+use imdb_data::{EncodeOptions, Imdb, ImdbLoader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

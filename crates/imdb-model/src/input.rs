@@ -1,29 +1,61 @@
-//! Bag-of-indices input: the first layer as a sum of kernel rows.
+//! What [`Mlp::forward`](crate::Mlp::forward) takes: dense rows, or the word ids of each row.
 //!
 //! A multi-hot row `x` with ones at word ids `i₁ … iₖ` gives `x·W₀ = W₀[i₁] + … + W₀[iₖ]`, so the
-//! first layer only needs the rows of the words present instead of a `[batch, input]` matmul that
-//! is almost all zeros. The dense tensor has a 1.0 for a word however often it occurs, so each row
-//! must list an id once: [`MultiHotCsr`] sorts and deduplicates on the host, and [`SparseBatch`]
-//! can only be made from it.
+//! first layer only needs the kernel rows of the words present instead of a `[batch, input]`
+//! matmul that is almost all zeros. The dense tensor has a 1.0 for a word however often it
+//! occurs, so each row must list an id once: [`SparseBatch`] sorts and deduplicates on the host.
 
-use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{ModelError, Result};
-use crate::mlp::Mlp;
 
-/// A batch of multi-hot rows in compressed sparse row form, on the host.
+/// The input of [`Mlp::forward`](crate::Mlp::forward): the same `[batch, input]` multi-hot matrix
+/// either as a dense tensor or as each row's word ids. Both give the same logits and gradients up
+/// to float rounding; `From` impls let `forward` take either directly.
+#[derive(Clone, Debug)]
+pub enum MlpInput {
+    /// `[batch, input]` floats (a multi-hot matrix, or any real features).
+    Dense(Tensor<2>),
+    /// The ids of the ones of each row, on the host; moved to the model's device by `forward`.
+    Sparse(SparseBatch),
+}
+
+impl From<Tensor<2>> for MlpInput {
+    fn from(x: Tensor<2>) -> Self {
+        MlpInput::Dense(x)
+    }
+}
+
+impl From<SparseBatch> for MlpInput {
+    fn from(batch: SparseBatch) -> Self {
+        MlpInput::Sparse(batch)
+    }
+}
+
+impl MlpInput {
+    /// Number of rows (examples).
+    pub fn batch_size(&self) -> usize {
+        match self {
+            MlpInput::Dense(x) => x.dims()[0],
+            MlpInput::Sparse(batch) => batch.batch_size(),
+        }
+    }
+}
+
+/// A batch of multi-hot rows in compressed sparse row form, on the host: the sparse
+/// [`MlpInput`].
 ///
 /// Row `r` holds the ids `indices()[offsets()[r]..offsets()[r + 1]]`, sorted and unique, all
 /// below `width`. Equivalent to a `[batch, width]` 0/1 matrix ([`to_dense`](Self::to_dense)).
 /// Ids are `u32`: a batch of 512 reviews is ~60k of them, a quarter of a megabyte.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MultiHotCsr {
+pub struct SparseBatch {
     indices: Vec<u32>,
     offsets: Vec<usize>,
     width: usize,
 }
 
-impl MultiHotCsr {
+impl SparseBatch {
     /// Encodes token lists as multi-hot rows of `width` columns: repeated ids in a row count
     /// once, an empty list is an all-zero row.
     ///
@@ -126,11 +158,9 @@ impl MultiHotCsr {
         )
     }
 
-    /// Uploads the batch to `device` for [`Mlp::forward_sparse`].
-    ///
-    /// Use the model's device: the autodiff device for a training step, the plain one for
-    /// inference on a [`valid()`](burn::module::Module::valid) model.
-    pub fn to_batch(&self, device: &Device) -> SparseBatch {
+    /// For every one of the dense matrix, its column (word id) and its row (example), both
+    /// `[nnz]`, on `device`: what `select` / `select_assign` need.
+    pub(crate) fn to_device_ids(&self, device: &Device) -> (Tensor<1, Int>, Tensor<1, Int>) {
         let nnz = self.nnz();
         let indices: Vec<i64> = self.indices.iter().map(|&i| i64::from(i)).collect();
         let mut rows = Vec::with_capacity(nnz);
@@ -138,13 +168,10 @@ impl MultiHotCsr {
             let len = self.offsets[r + 1] - self.offsets[r];
             rows.extend(core::iter::repeat_n(r as i64, len));
         }
-        SparseBatch {
-            indices: Tensor::from_data(TensorData::new(indices, [nnz]), device),
-            rows: Tensor::from_data(TensorData::new(rows, [nnz]), device),
-            batch_size: self.batch_size(),
-            width: self.width,
-            nnz,
-        }
+        (
+            Tensor::from_data(TensorData::new(indices, [nnz]), device),
+            Tensor::from_data(TensorData::new(rows, [nnz]), device),
+        )
     }
 }
 
@@ -161,86 +188,4 @@ fn dedup_sorted(ids: &mut [u32]) -> usize {
         }
     }
     unique
-}
-
-/// A [`MultiHotCsr`] on a device, ready for [`Mlp::forward_sparse`].
-///
-/// Holds, for each one of the dense matrix, its column (word id) and its row (example); both
-/// `[nnz]`. Made only by [`MultiHotCsr::to_batch`], so ids are unique per row and in range.
-#[derive(Clone, Debug)]
-pub struct SparseBatch {
-    indices: Tensor<1, Int>,
-    rows: Tensor<1, Int>,
-    batch_size: usize,
-    width: usize,
-    nnz: usize,
-}
-
-impl SparseBatch {
-    /// Number of rows (examples).
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
-    }
-
-    /// Number of columns of the equivalent dense matrix.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    /// Number of ones in the equivalent dense matrix.
-    pub fn nnz(&self) -> usize {
-        self.nnz
-    }
-}
-
-impl Mlp {
-    /// Logits of a batch given as word ids; equal to [`forward`](Self::forward) on
-    /// `csr.to_dense(..)` up to float rounding, gradients included.
-    ///
-    /// # Shapes
-    ///
-    /// - `input`: `batch_size` rows of ids below `width`
-    /// - returns: `[batch_size, 1]` logits
-    ///
-    /// # Panics
-    ///
-    /// If `input.width()` is not the model's [`input_size`](Self::input_size).
-    pub fn forward_sparse(&self, input: SparseBatch) -> Tensor<2> {
-        self.forward_from_first_preactivation(self.first_preactivation_sparse(input))
-    }
-
-    /// The first hidden layer's pre-activation `x·W₀ + b₀` of a batch given as word ids.
-    ///
-    /// Gathers the kernel rows of the ids (`select`) and adds them per example (`select_assign`
-    /// with `Add`); both have autodiff backward passes that accumulate, so a word used by several
-    /// examples gets the sum of their gradients, as with the matmul.
-    ///
-    /// # Shapes
-    ///
-    /// - `input`: `batch_size` rows of ids below `width`
-    /// - returns: `[batch_size, hidden[0]]`
-    ///
-    /// # Panics
-    ///
-    /// If `input.width()` is not the model's [`input_size`](Self::input_size).
-    pub fn first_preactivation_sparse(&self, input: SparseBatch) -> Tensor<2> {
-        let first = &self.hidden[0];
-        let weight = first.weight.val();
-        let [width, units] = weight.dims();
-        assert_eq!(
-            input.width, width,
-            "sparse batch width must equal the model's input size"
-        );
-        let mut z = Tensor::<2>::zeros([input.batch_size, units], &weight.device());
-        // Zero-length tensors are not something every backend handles. An all-empty batch has no
-        // rows to add; W₀ then gets no gradient at all, where the dense path computes zeros.
-        if input.nnz > 0 {
-            let word_rows = weight.select(0, input.indices);
-            z = z.select_assign(0, input.rows, word_rows, IndexingUpdateOp::Add);
-        }
-        if let Some(bias) = &first.bias {
-            z = z + bias.val().unsqueeze_dim(0);
-        }
-        z
-    }
 }

@@ -1,39 +1,30 @@
-//! Batching reviews into tensors for Burn.
+//! Batching reviews into model inputs for Burn: kept beside the training step it feeds, so the
+//! data crate needs no model and the model crate no data.
 
-use crate::dataset::ImdbItem;
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use imdb_model::MultiHotCsr;
+use imdb_data::ImdbItem;
+use imdb_model::{MlpInput, SparseBatch};
 use serde::{Deserialize, Serialize};
 
 /// A batch of reviews ready for a model.
 #[derive(Clone, Debug)]
 pub struct ImdbBatch {
     /// The reviews, in the representation the batcher produced.
-    pub inputs: ImdbInputs,
+    pub inputs: MlpInput,
     /// Labels, `[batch]`: 1 = positive, 0 = negative.
     pub targets: Tensor<1, Int>,
 }
 
-/// How a batch's reviews are represented.
-#[derive(Clone, Debug)]
-pub enum ImdbInputs {
-    /// `[batch, num_words]` floats: 1.0 where the word occurs in the review (however often), else 0.0.
-    MultiHot(Tensor<2>),
-    /// The same rows as word ids on the host (sorted, distinct per review): `imdb_model`'s
-    /// `Mlp::forward_csr` or `forward_sparse` compute the same first layer from them.
-    Sparse(MultiHotCsr),
-}
-
-/// Which [`ImdbInputs`] a [`MultiHotBatcher`] produces.
+/// Which [`MlpInput`] a [`MultiHotBatcher`] produces.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
-    /// [`ImdbInputs::Sparse`]: memory and work proportional to the words present (~1.2% of a
+    /// [`MlpInput::Sparse`]: memory and work proportional to the words present (~1.2% of a
     /// 10,000-word row). The default.
     #[default]
     Sparse,
-    /// [`ImdbInputs::MultiHot`]: the seed notebook's dense vectors.
+    /// [`MlpInput::Dense`]: the seed notebook's dense vectors.
     Dense,
 }
 
@@ -75,7 +66,7 @@ pub struct MultiHotBatcher {
 }
 
 impl MultiHotBatcher {
-    /// A batcher for indices below `num_words` (the data's [`crate::Imdb::vocabulary_width`]).
+    /// A batcher for indices below `num_words` (the data's [`imdb_data::Imdb::vocabulary_width`]).
     pub fn new(num_words: usize, kind: InputKind) -> Self {
         Self { num_words, kind }
     }
@@ -118,7 +109,7 @@ impl MultiHotBatcher {
     /// Builds a batch straight from borrowed reviews (no per-review allocation), on `device`.
     ///
     /// Sparse batches stay on the host (the model decides where the first layer runs); rows that
-    /// are already sorted and distinct ([`crate::ImdbDataset::word_sets`]) are copied, others
+    /// are already sorted and distinct ([`imdb_data::ImdbDataset::word_sets`]) are copied, others
     /// are sorted here.
     ///
     /// # Panics
@@ -150,7 +141,7 @@ impl MultiHotBatcher {
                     tokens
                 });
                 let width = self.num_words;
-                let csr = MultiHotCsr::from_rows(rows, width)
+                let csr = SparseBatch::from_rows(rows, width)
                     .unwrap_or_else(|e| panic!("{e}: encode with num_words <= {width}"));
                 (HostInputs::Sparse(csr), labels)
             }
@@ -169,7 +160,7 @@ pub struct HostBatch {
 #[derive(Clone, Debug)]
 enum HostInputs {
     Dense { buf: Vec<f32>, width: usize },
-    Sparse(MultiHotCsr),
+    Sparse(SparseBatch),
 }
 
 impl HostBatch {
@@ -189,9 +180,9 @@ impl HostBatch {
         let inputs = match self.inputs {
             HostInputs::Dense { buf, width } => {
                 let x = Tensor::from_data(TensorData::new(buf, [n, width]), device);
-                ImdbInputs::MultiHot(x)
+                MlpInput::Dense(x)
             }
-            HostInputs::Sparse(csr) => ImdbInputs::Sparse(csr),
+            HostInputs::Sparse(csr) => MlpInput::Sparse(csr),
         };
         let targets = Tensor::from_data(TensorData::new(self.labels, [n]), device);
         ImdbBatch { inputs, targets }
@@ -238,7 +229,7 @@ mod tests {
         let device = Device::flex();
         let batcher = MultiHotBatcher::new(4, InputKind::Dense);
         let batch = batcher.batch(vec![item(&[1, 2], 1), item(&[3], 0)], &device);
-        let ImdbInputs::MultiHot(x) = batch.inputs else {
+        let MlpInput::Dense(x) = batch.inputs else {
             panic!("dense batcher made {:?}", batch.inputs)
         };
         assert_eq!(x.dims(), [2, 4]);
@@ -277,8 +268,7 @@ mod tests {
         let items = vec![item(&[1, 3, 3, 1], 1), item(&[], 0), item(&[5, 0], 1)];
         let dense = MultiHotBatcher::new(6, InputKind::Dense).batch(items.clone(), &device);
         let sparse = MultiHotBatcher::new(6, InputKind::Sparse).batch(items, &device);
-        let (ImdbInputs::MultiHot(x), ImdbInputs::Sparse(csr)) = (dense.inputs, sparse.inputs)
-        else {
+        let (MlpInput::Dense(x), MlpInput::Sparse(csr)) = (dense.inputs, sparse.inputs) else {
             panic!("wrong kinds")
         };
         assert_eq!(csr.offsets(), [0, 2, 2, 4]);

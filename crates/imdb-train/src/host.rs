@@ -1,0 +1,42 @@
+//! Host buffers of CPU tensors, with as few copies as Burn allows.
+//!
+//! Burn's `Learner` keeps its copy of the model while the optimizer makes the next one, so every
+//! parameter the optimizer sees is shared and `into_data` copies it; through `TensorData` the
+//! copy can happen twice (once out of the shared buffer, once more to align it as `f32`). Reading
+//! Flex's own buffer costs nothing, and copying out of it costs one `memcpy`.
+
+use burn::tensor::Tensor;
+
+/// Runs `f` on the row-major f32 buffer of `t`: Flex's own buffer when the tensor lives there
+/// contiguously, else (NdArray, other layouts) a copy.
+pub(crate) fn with_host_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::{BackendTensor, DispatchTensorKind};
+        let numel = t.shape().num_elements();
+        if let DispatchTensorKind::Flex(BackendTensor::Float(flex)) =
+            t.clone().inner().into_dispatch().kind
+            && flex.dtype() == burn::tensor::DType::F32
+            && flex.is_contiguous()
+            && flex.layout().start_offset() == 0
+        {
+            return f(&flex.storage::<f32>()[..numel]);
+        }
+    }
+    f(&into_vec(t.clone()))
+}
+
+/// A copy of the values of `t`, made with one `memcpy` of Flex's buffer: for tensors that are
+/// shared (the parameters the optimizer gets).
+pub(crate) fn host_copy<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    with_host_f32(t, <[f32]>::to_vec)
+}
+
+/// The values of `t` as an owned vector, through `TensorData`: no copy when nobody else holds the
+/// buffer (gradients, optimizer state).
+pub(crate) fn into_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .expect("converted to f32 above")
+}

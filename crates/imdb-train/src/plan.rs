@@ -1,0 +1,214 @@
+//! Where a run's first layer and optimizer run: decided once, from the backend, the input kind
+//! and the model, and reported with the results.
+
+use std::fmt;
+
+use burn::module::ParamGroup;
+use burn::optim::ModuleOptimizer;
+use imdb_model::MlpConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::batcher::InputKind;
+use crate::config::RmsPropKerasConfig;
+use crate::rmsprop::LazyRmsProp;
+
+/// Path of the first kernel `W₀` inside [`crate::Classifier`], as Burn's optimizer names it.
+const FIRST_KERNEL: &str = "mlp.hidden.0.weight";
+
+/// Evaluation batches of a sparse plan: nothing is updated between them, so their size does
+/// not change a number (the epoch loss is a per-review mean either way), and fewer, larger
+/// batches pay Burn's per-step overhead less often. Dense plans keep the training batch size:
+/// a 4,096-row dense batch of 10,000 words would be 164 MB.
+pub const SPARSE_EVAL_BATCH: usize = 4096;
+
+/// The lazy RMSprop pays when a batch touches less than this fraction of `W₀`'s rows. Measured
+/// here (release, Flex, 2 cores): the lazy loop costs about four times as much per row as the
+/// streaming dense loop (it jumps between rows, the dense loop is prefetched), so the crossover
+/// is near a quarter. The seed's batches touch 75% of a 10,000-word kernel, the bigram
+/// experiment's 58% of 50,000 rows and 39% of 100,000: all take the dense loop.
+pub const LAZY_BELOW: f64 = 0.2;
+
+/// The fraction of a `width`-row first kernel that one batch of `reviews` touches: the distinct
+/// ids among them over `width`. The plan measures it on the first training batch.
+pub fn touched_fraction<'a>(reviews: impl IntoIterator<Item = &'a [u32]>, width: usize) -> f64 {
+    let mut seen = vec![false; width];
+    let mut distinct = 0usize;
+    for &i in reviews.into_iter().flatten() {
+        if let Some(s) = seen.get_mut(i as usize)
+            && !*s
+        {
+            *s = true;
+            distinct += 1;
+        }
+    }
+    distinct as f64 / width.max(1) as f64
+}
+
+/// How the first layer `x·W₀` is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstLayer {
+    /// Dense multi-hot rows through `Linear` (a matmul), differentiated by Burn.
+    Dense,
+    /// Word ids through Burn's `select` / `select_assign` on the device, differentiated by Burn:
+    /// for GPUs, whose kernel should not travel to the host each step.
+    DeviceSparse,
+    /// Word ids through a gather-sum loop over the host buffer of `W₀`, with a hand-written
+    /// scatter-add backward (`first_layer.rs`): for CPU backends.
+    HostSparse,
+}
+
+/// How Keras's RMSprop updates the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerPath {
+    /// Tensor ops on the device.
+    TensorOps,
+    /// One host loop per parameter (CPU backends).
+    HostLoop,
+    /// Host loops, and for `W₀` only the rows the batch touched, with their pending velocity
+    /// decay ([`LazyRmsProp`]).
+    LazyFirstKernel,
+}
+
+/// The execution plan of a run: [`ExecutionPlan::choose`] is the one place it is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionPlan {
+    /// The first layer.
+    pub first_layer: FirstLayer,
+    /// The optimizer.
+    pub optimizer: OptimizerPath,
+}
+
+impl ExecutionPlan {
+    /// The plan for `model` on `backend` with batches of `input`, whose training batches touch
+    /// the fraction `touched` of `W₀`'s rows ([`touched_fraction`]):
+    ///
+    /// - dense input: the matmul, RMSprop as host loops on a CPU, as tensor ops on a GPU;
+    /// - sparse input on a GPU: `select` / `select_assign` and tensor ops;
+    /// - sparse input on a CPU: the host gather-sum, and the lazy RMSprop on `W₀` when a batch
+    ///   touches less than [`LAZY_BELOW`] of its rows and no L2 penalty gives every row a
+    ///   gradient at every step; otherwise the dense host loop.
+    pub fn choose(backend: Backend, input: InputKind, model: &MlpConfig, touched: f64) -> Self {
+        let host = backend.is_host();
+        let (first_layer, optimizer) = match (input, host) {
+            (InputKind::Dense, true) => (FirstLayer::Dense, OptimizerPath::HostLoop),
+            (InputKind::Dense, false) => (FirstLayer::Dense, OptimizerPath::TensorOps),
+            (InputKind::Sparse, false) => (FirstLayer::DeviceSparse, OptimizerPath::TensorOps),
+            (InputKind::Sparse, true) if model.l2.is_some() => {
+                (FirstLayer::HostSparse, OptimizerPath::HostLoop)
+            }
+            (InputKind::Sparse, true) if touched >= LAZY_BELOW => {
+                (FirstLayer::HostSparse, OptimizerPath::HostLoop)
+            }
+            (InputKind::Sparse, true) => (FirstLayer::HostSparse, OptimizerPath::LazyFirstKernel),
+        };
+        Self {
+            first_layer,
+            optimizer,
+        }
+    }
+
+    /// What batches hold.
+    pub fn input(self) -> InputKind {
+        match self.first_layer {
+            FirstLayer::Dense => InputKind::Dense,
+            FirstLayer::DeviceSparse | FirstLayer::HostSparse => InputKind::Sparse,
+        }
+    }
+
+    /// Reviews per validation and test batch, given the training batch size.
+    pub fn eval_batch_size(self, train_batch: usize) -> usize {
+        match self.first_layer {
+            FirstLayer::Dense => train_batch,
+            FirstLayer::DeviceSparse | FirstLayer::HostSparse => train_batch.max(SPARSE_EVAL_BATCH),
+        }
+    }
+
+    /// Keras's RMSprop with `config`'s settings, on this plan's path.
+    pub fn optimizer(self, config: &RmsPropKerasConfig) -> ModuleOptimizer {
+        match self.optimizer {
+            OptimizerPath::TensorOps => config.init(),
+            OptimizerPath::HostLoop => config.init_host(),
+            OptimizerPath::LazyFirstKernel => config.init_host().with_group(
+                ParamGroup::from_path(FIRST_KERNEL),
+                LazyRmsProp::new(config),
+                None,
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ExecutionPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = match self.first_layer {
+            FirstLayer::Dense => "dense matmul",
+            FirstLayer::DeviceSparse => "sparse select on the device",
+            FirstLayer::HostSparse => "sparse gather-sum on the host",
+        };
+        let optim = match self.optimizer {
+            OptimizerPath::TensorOps => "RMSprop as tensor ops",
+            OptimizerPath::HostLoop => "RMSprop as host loops",
+            OptimizerPath::LazyFirstKernel => "RMSprop as host loops, lazy on W0's touched rows",
+        };
+        write!(f, "first layer: {first}; {optim}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_follows_backend_input_and_l2() {
+        let plain = MlpConfig::new();
+        let l2 = MlpConfig::new().with_l2(Some(0.002));
+        let plan = |b, i, m: &MlpConfig| {
+            let p = ExecutionPlan::choose(b, i, m, 0.05);
+            (p.first_layer, p.optimizer)
+        };
+        use {FirstLayer as F, OptimizerPath as O};
+        assert_eq!(
+            plan(Backend::Flex, InputKind::Sparse, &plain),
+            (F::HostSparse, O::LazyFirstKernel)
+        );
+        assert_eq!(
+            plan(Backend::NdArray, InputKind::Sparse, &l2),
+            (F::HostSparse, O::HostLoop)
+        );
+        assert_eq!(
+            plan(Backend::Flex, InputKind::Dense, &plain),
+            (F::Dense, O::HostLoop)
+        );
+        assert_eq!(
+            plan(Backend::Wgpu, InputKind::Sparse, &plain),
+            (F::DeviceSparse, O::TensorOps)
+        );
+        assert_eq!(
+            plan(Backend::Wgpu, InputKind::Dense, &l2),
+            (F::Dense, O::TensorOps)
+        );
+        // A batch touching most rows: the streaming loop beats the lazy one.
+        let dense_rows = ExecutionPlan::choose(Backend::Flex, InputKind::Sparse, &plain, 0.75);
+        assert_eq!(dense_rows.optimizer, O::HostLoop);
+        let p = ExecutionPlan::choose(Backend::Flex, InputKind::Sparse, &plain, 0.05);
+        assert_eq!(p.input(), InputKind::Sparse);
+        assert_eq!(p.eval_batch_size(512), SPARSE_EVAL_BATCH);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"first_layer":"host-sparse","optimizer":"lazy-first-kernel"}"#
+        );
+    }
+
+    #[test]
+    fn touched_fraction_counts_distinct_ids() {
+        let reviews: [&[u32]; 3] = [&[1, 2, 2], &[2, 7], &[]];
+        assert_eq!(touched_fraction(reviews, 10), 0.3);
+        assert_eq!(
+            touched_fraction([&[0u32, 99][..]], 4),
+            0.25,
+            "out-of-range ids are not rows"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! A row-sparse gradient of the first kernel, carried through Burn's `Gradients` as an ordinary
+//! float tensor.
+//!
+//! A batch of 512 reviews touches a few thousand of `W₀`'s 10,000 rows (a small part of 100,000
+//! n-gram rows), and the others get exactly zero gradient. Burn stores one dense tensor per
+//! parameter, so the host plan's tape stores a `[k, 1 + units]` tensor instead: one line per
+//! touched row, its row index in column 0 (exact in f32 up to 2²⁴ = 16,777,216 rows) and its
+//! gradient in the other columns. Only [`crate::rmsprop::LazyRmsProp`] reads it; the plan
+//! ([`crate::ExecutionPlan`]) gives `W₀` that optimizer whenever the tape writes this form, and
+//! [`decode`] refuses any other shape so a mismatch fails loudly instead of training wrongly.
+
+use burn::tensor::TensorData;
+use imdb_model::SparseBatch;
+
+use crate::first_layer::add_assign;
+
+/// The largest row index column 0 holds exactly.
+const MAX_ROWS: usize = 1 << 24;
+
+/// The transpose of the gather-sum, for the rows `input` touches only: row `i` of the result's
+/// gradient part is `Σ_{rows r holding i} grad_z[r]`. Rows appear in increasing order.
+///
+/// # Shapes
+///
+/// - `grad_z`: `[batch, units]`, row-major
+/// - returns: `[k, 1 + units]`, `k` the number of distinct ids in `input`
+///
+/// # Panics
+///
+/// If `input` is wider than 2²⁴ columns (the row index would not be exact).
+pub(crate) fn scatter_add(grad_z: &[f32], units: usize, input: &SparseBatch) -> TensorData {
+    let width = input.width();
+    assert!(
+        width <= MAX_ROWS,
+        "a row-sparse gradient holds row indices below {MAX_ROWS}, got a width of {width}"
+    );
+    // slot[i]: the line of row i in the result. Lines follow the row order, so the optimizer
+    // then walks W₀ and its velocity forwards (which the hardware prefetcher follows) instead of
+    // jumping about them in first-touched order: a width-sized map, three passes, no sort.
+    const UNTOUCHED: u32 = u32::MAX;
+    let mut slot = vec![UNTOUCHED; width];
+    for &i in input.indices() {
+        slot[i as usize] = 0;
+    }
+    let mut k = 0u32;
+    for s in slot.iter_mut().filter(|s| **s != UNTOUCHED) {
+        *s = k;
+        k += 1;
+    }
+    // Sums in rows of exactly `units` floats (vector adds, as in the gather-sum), then packed
+    // behind their row indices.
+    let k = k as usize;
+    let sums = match units {
+        16 => sum_rows::<16>(grad_z, input, &slot, k),
+        32 => sum_rows::<32>(grad_z, input, &slot, k),
+        _ => {
+            let mut sums = vec![0.0f32; k * units];
+            for (r, g) in grad_z.chunks_exact(units).enumerate() {
+                for &i in input.row(r) {
+                    let start = slot[i as usize] as usize * units;
+                    add_assign(&mut sums[start..start + units], g);
+                }
+            }
+            sums
+        }
+    };
+    let line = 1 + units;
+    let mut out = Vec::with_capacity(k * line);
+    let rows = slot.iter().enumerate().filter(|(_, s)| **s != UNTOUCHED);
+    for ((i, _), sum) in rows.zip(sums.chunks_exact(units)) {
+        out.push(i as f32);
+        out.extend_from_slice(sum);
+    }
+    let k = out.len() / line;
+    TensorData::new(out, [k, line])
+}
+
+fn sum_rows<const U: usize>(
+    grad_z: &[f32],
+    input: &SparseBatch,
+    slot: &[u32],
+    k: usize,
+) -> Vec<f32> {
+    let mut sums = vec![0.0f32; k * U];
+    let (acc, _) = sums.as_chunks_mut::<U>();
+    let (grad_z, _) = grad_z.as_chunks::<U>();
+    for (r, g) in grad_z.iter().enumerate() {
+        let g: [f32; U] = *g; // in registers for the whole row
+        for &i in input.row(r) {
+            add_assign(&mut acc[slot[i as usize] as usize], &g);
+        }
+    }
+    sums
+}
+
+/// The touched rows of a [`scatter_add`] result: `(row index, gradient of that row)`.
+///
+/// # Panics
+///
+/// If `data` is not `[k, 1 + units]`, or a row index is not a whole number below `width`: a
+/// dense gradient reached the lazy optimizer, which the plan never arranges.
+pub(crate) fn decode(
+    data: &[f32],
+    shape: [usize; 2],
+    width: usize,
+    units: usize,
+) -> impl Iterator<Item = (usize, &[f32])> {
+    assert_eq!(
+        shape[1],
+        1 + units,
+        "the lazy RMSprop needs a row-sparse [k, 1 + {units}] gradient of a [{width}, {units}] kernel, got {shape:?}"
+    );
+    data.chunks_exact(1 + units).map(move |line| {
+        let row = line[0];
+        assert!(
+            row >= 0.0 && row.fract() == 0.0 && (row as usize) < width,
+            "row index {row} of a row-sparse gradient is not below {width}"
+        );
+        (row as usize, &line[1..])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-computed: rows {1, 3}, {3}, {} with gradients [1, 2], [10, 20], [100, 200].
+    #[test]
+    fn scatter_add_sums_the_rows_of_each_touched_id() {
+        let input = SparseBatch::from_rows([vec![3u32, 1], vec![3], vec![]], 5).unwrap();
+        let grad_z = [1.0, 2.0, 10.0, 20.0, 100.0, 200.0];
+        let data = scatter_add(&grad_z, 2, &input);
+        assert_eq!(data.shape().dims::<2>(), [2, 3]);
+        let values: Vec<f32> = data.try_to_vec::<f32>().unwrap();
+        assert_eq!(values, [1.0, 1.0, 2.0, 3.0, 11.0, 22.0]);
+        let decoded: Vec<(usize, Vec<f32>)> = decode(&values, [2, 3], 5, 2)
+            .map(|(i, g)| (i, g.to_vec()))
+            .collect();
+        assert_eq!(decoded, [(1, vec![1.0, 2.0]), (3, vec![11.0, 22.0])]);
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a row-sparse [k, 1 + 2] gradient")]
+    fn decode_refuses_a_dense_gradient() {
+        let _ = decode(&[0.0; 10], [5, 2], 5, 2).count();
+    }
+
+    #[test]
+    #[should_panic(expected = "row index 7 of a row-sparse gradient is not below 5")]
+    fn decode_refuses_a_row_outside_the_kernel() {
+        let _ = decode(&[7.0, 1.0, 1.0], [1, 3], 5, 2).count();
+    }
+}
