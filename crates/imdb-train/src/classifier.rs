@@ -256,6 +256,65 @@ mod tests {
         }
     }
 
+    /// Every float parameter's values, in visiting order.
+    fn values(mlp: &Mlp) -> Vec<f32> {
+        struct Collect(Vec<f32>);
+        impl ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let v: Vec<f32> = param
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec()
+                    .unwrap();
+                self.0.extend(v);
+            }
+        }
+        let mut collect = Collect(Vec::new());
+        mlp.visit(&mut collect);
+        collect.0
+    }
+
+    /// Three optimizer steps through `ExecutionPlan::optimizer` (Burn's `ModuleOptimizer`, as
+    /// the Learner runs it): the lazy plan's parameter group reaches W₀ and moves every weight as
+    /// the dense host loop does. Tolerance 1e-6: the same floats but for ρᵏ's rounding.
+    #[test]
+    fn the_lazy_plan_optimizes_like_the_dense_one() {
+        use crate::config::RmsPropKerasConfig;
+        let device = Device::flex().autodiff();
+        device.seed(8);
+        let mlp = MlpConfig::new().with_input(60).init(&device);
+        let items = items(60);
+        let run = |optimizer| {
+            let plan = ExecutionPlan {
+                first_layer: FirstLayer::HostSparse,
+                optimizer,
+            };
+            let mut optim = plan.optimizer(&RmsPropKerasConfig::new());
+            let mut model = Classifier {
+                mlp: mlp.clone(),
+                loss: Loss::Bce,
+                plan,
+            };
+            // Different rows per step, so some rows wait.
+            for k in 0..3 {
+                let batch = MultiHotBatcher::new(60, InputKind::Sparse)
+                    .batch(items[k * 7..k * 7 + 7].to_vec(), &device);
+                let out = TrainStep::step(&model, batch);
+                model = optim.step(1e-3, model, out.grads);
+            }
+            values(&model.mlp)
+        };
+        let (lazy, dense) = (
+            run(OptimizerPath::LazyFirstKernel),
+            run(OptimizerPath::HostLoop),
+        );
+        assert_ne!(lazy, values(&mlp), "the weights moved");
+        for (a, b) in lazy.iter().zip(&dense) {
+            assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+        }
+    }
+
     /// On an inference model the host forward leaves no tape, and agrees with the dense logits.
     #[test]
     fn the_host_plan_infers_without_a_tape() {

@@ -74,6 +74,12 @@ impl Optimizer for RmsPropKeras {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        // A row-sparse gradient meant for `LazyRmsProp` would zip wrongly against the weights.
+        assert_eq!(
+            grad.dims(),
+            tensor.dims(),
+            "RMSprop got a gradient of another shape than its parameter"
+        );
         if self.host {
             return self.step_host(lr, tensor, grad, state);
         }
