@@ -32,16 +32,6 @@ impl From<SparseBatch> for MlpInput {
     }
 }
 
-impl MlpInput {
-    /// Number of rows (examples).
-    pub fn batch_size(&self) -> usize {
-        match self {
-            MlpInput::Dense(x) => x.dims()[0],
-            MlpInput::Sparse(batch) => batch.batch_size(),
-        }
-    }
-}
-
 /// A batch of multi-hot rows in compressed sparse row form, on the host: the sparse
 /// [`MlpInput`].
 ///

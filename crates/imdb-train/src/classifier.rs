@@ -132,17 +132,31 @@ mod tests {
     use imdb_data::ImdbItem;
     use imdb_model::MlpConfig;
 
-    /// Every float parameter: id and shape, in visiting order (`W₀` first).
-    fn parameters(mlp: &Mlp) -> Vec<(ParamId, Vec<usize>)> {
-        struct Collect(Vec<(ParamId, Vec<usize>)>);
+    /// Every float parameter: id, shape and values, in visiting order (`W₀` first).
+    fn parameters(mlp: &Mlp) -> Vec<(ParamId, Vec<usize>, Vec<f32>)> {
+        struct Collect(Vec<(ParamId, Vec<usize>, Vec<f32>)>);
         impl ModuleVisitor for Collect {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                self.0.push((param.id, param.val().dims().to_vec()));
+                let values = param
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec()
+                    .unwrap();
+                self.0.push((param.id, param.val().dims().to_vec(), values));
             }
         }
         let mut collect = Collect(Vec::new());
         mlp.visit(&mut collect);
         collect.0
+    }
+
+    /// Every float parameter's values, concatenated in visiting order.
+    fn values(mlp: &Mlp) -> Vec<f32> {
+        parameters(mlp)
+            .into_iter()
+            .flat_map(|(_, _, v)| v)
+            .collect()
     }
 
     /// Reviews over `width` words with repeated ids, empty reviews and an unused tail of the
@@ -176,7 +190,7 @@ mod tests {
         let out = TrainStep::step(&model, batch);
         let grads = parameters(&model.mlp)
             .into_iter()
-            .map(|(id, dims)| {
+            .map(|(id, dims, _)| {
                 let (grad, gdims): (Vec<f32>, Vec<usize>) = match dims.len() {
                     1 => {
                         let g = out.grads.get::<1>(id).expect("every bias has a gradient");
@@ -254,25 +268,6 @@ mod tests {
             let tail = &dense[0][50 * 16..];
             assert_eq!(tail.iter().all(|&g| g == 0.0), l2.is_none());
         }
-    }
-
-    /// Every float parameter's values, in visiting order.
-    fn values(mlp: &Mlp) -> Vec<f32> {
-        struct Collect(Vec<f32>);
-        impl ModuleVisitor for Collect {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let v: Vec<f32> = param
-                    .val()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec()
-                    .unwrap();
-                self.0.extend(v);
-            }
-        }
-        let mut collect = Collect(Vec::new());
-        mlp.visit(&mut collect);
-        collect.0
     }
 
     /// Three optimizer steps through `ExecutionPlan::optimizer` (Burn's `ModuleOptimizer`, as

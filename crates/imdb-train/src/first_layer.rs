@@ -106,11 +106,12 @@ impl Tape {
                     self.weight.grad_remove(grads).is_none(),
                     "a row-sparse W₀ gradient cannot carry the L2 penalty's dense share"
                 );
-                let data = row_sparse::scatter_add(&grad_z, units, &self.input);
+                let data = row_sparse::gradient(&grad_z, units, &self.input);
                 Tensor::<2>::from_data(data, &device)
             }
             KernelGradient::Dense => {
-                let dense = scatter_add_dense(&grad_z, units, &self.input, width);
+                let mut dense = vec![0.0f32; width * units];
+                scatter_add(&grad_z, units, &self.input, &mut dense, |i| i as usize);
                 let grad_w =
                     Tensor::<2>::from_data(TensorData::new(dense, [width, units]), &device);
                 match self.weight.grad_remove(grads) {
@@ -157,19 +158,48 @@ fn gather_rows<const U: usize>(kernel: &[f32], out: &mut [f32], input: &SparseBa
     }
 }
 
-/// `grad_w[i] = Σ_{rows r holding i} grad_z[r]` over all `width` rows: the gather-sum's transpose.
-fn scatter_add_dense(grad_z: &[f32], units: usize, input: &SparseBatch, width: usize) -> Vec<f32> {
-    let mut grad_w = vec![0.0f32; width * units];
-    for (r, g) in grad_z.chunks_exact(units).enumerate() {
-        for &i in input.row(r) {
-            let start = i as usize * units;
-            add_assign(&mut grad_w[start..start + units], g);
+/// The gather-sum's transpose: adds `grad_z[r]` into line `line_of(i)` of `out` (lines of
+/// `units` floats) for every word `i` of row `r`. The dense gradient has a line per row of `W₀`
+/// (`line_of` the identity); the row-sparse one a line per touched row ([`row_sparse`]).
+pub(crate) fn scatter_add(
+    grad_z: &[f32],
+    units: usize,
+    input: &SparseBatch,
+    out: &mut [f32],
+    line_of: impl Fn(u32) -> usize,
+) {
+    // As in the gather-sum: fixed-size rows for the common widths, a few vector adds per word.
+    match units {
+        16 => scatter_rows::<16>(grad_z, input, out, line_of),
+        32 => scatter_rows::<32>(grad_z, input, out, line_of),
+        _ => {
+            for (r, g) in grad_z.chunks_exact(units).enumerate() {
+                for &i in input.row(r) {
+                    let start = line_of(i) * units;
+                    add_assign(&mut out[start..start + units], g);
+                }
+            }
         }
     }
-    grad_w
 }
 
-pub(crate) fn add_assign(acc: &mut [f32], x: &[f32]) {
+fn scatter_rows<const U: usize>(
+    grad_z: &[f32],
+    input: &SparseBatch,
+    out: &mut [f32],
+    line_of: impl Fn(u32) -> usize,
+) {
+    let (out, _) = out.as_chunks_mut::<U>();
+    let (grad_z, _) = grad_z.as_chunks::<U>();
+    for (r, g) in grad_z.iter().enumerate() {
+        let g: [f32; U] = *g; // in registers for the whole row
+        for &i in input.row(r) {
+            add_assign(&mut out[line_of(i)], &g);
+        }
+    }
+}
+
+fn add_assign(acc: &mut [f32], x: &[f32]) {
     for (a, b) in acc.iter_mut().zip(x) {
         *a += b;
     }
