@@ -67,12 +67,22 @@ pub struct ExperimentConfig {
     /// Seed of initialisation, shuffling and dropout.
     #[config(default = 42)]
     pub seed: u64,
+    /// Shuffle the training reviews every epoch, as Keras's `fit` does by default. `None` (the
+    /// default, and what a config file without the field means) shuffles; `Some(false)` trains on
+    /// the reviews in their order every epoch (Keras's `shuffle=False`, as the Keras-parity test
+    /// does to compare step by step). Validation and test order never matter.
+    pub shuffle: Option<bool>,
     /// How reviews are encoded (Keras's `imdb.load_data` options).
     #[config(default = "EncodeOptions::default()")]
     pub data: EncodeOptions,
 }
 
 impl ExperimentConfig {
+    /// Whether training shuffles its reviews every epoch ([`shuffle`](Self::shuffle)).
+    pub fn shuffles(&self) -> bool {
+        self.shuffle.unwrap_or(true)
+    }
+
     /// Checks every setting, the model's included, before any work starts.
     ///
     /// # Errors
@@ -212,6 +222,7 @@ mod tests {
                 .with_epsilon(1e-7)
         );
         assert_eq!(c.selection, EpochSelection::LowestValLoss);
+        assert!(c.shuffles(), "Keras's fit shuffles by default");
         assert_eq!(c.data.num_words, Some(10_000));
         assert_eq!(c.model.input, 10_000);
         c.validate().unwrap();
@@ -271,6 +282,17 @@ mod tests {
         assert_eq!(back.name, "tanh");
         assert_eq!(back.selection, EpochSelection::Fixed(4));
         assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+    }
+
+    /// Config files written before `shuffle` existed still load, and shuffle.
+    #[test]
+    fn a_config_without_shuffle_shuffles() {
+        let mut json: serde_json::Value = serde_json::to_value(ExperimentConfig::new()).unwrap();
+        json.as_object_mut().unwrap().remove("shuffle").unwrap();
+        let c: ExperimentConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(c.shuffle, None);
+        assert!(c.shuffles());
+        assert!(!ExperimentConfig::new().with_shuffle(Some(false)).shuffles());
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //!   the seed's 40%: [`ExperimentConfig::validation_split`]), choose the epoch
 //!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
 //!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
+//!   [`fit`] is phase 1 alone from a model you give (Keras's `model.fit`); with
+//!   [`ExperimentConfig::shuffle`] off it trains as Keras's `shuffle=False` does, which is how
+//!   `tests/keras_parity.rs` compares whole runs with Keras's.
 //! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
 //!   Batches hold word ids by default ([`RunOptions::input`], [`MultiHotBatcher`]); the
 //!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run
@@ -40,4 +43,4 @@ pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, Validatio
 pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
 pub use plan::ExecutionPlan;
-pub use protocol::{Results, RunOptions, run_experiment};
+pub use protocol::{Fitted, Results, RunOptions, fit, run_experiment};

@@ -4,6 +4,8 @@
 //! epoch 1's order again. Here epoch e's order is a function of `(seed, e)`, and the training
 //! loader also reseeds the device at the start of each epoch, so dropout masks are replayed too:
 //! an interrupted run resumed from its checkpoint ends exactly where an uninterrupted one does.
+//! Training without shuffling (Keras's `shuffle=False`, [`Schedule::Training`]) keeps the
+//! reseeding.
 
 use crate::batcher::{HostBatch, ImdbBatch, InputKind, MultiHotBatcher};
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
@@ -21,21 +23,35 @@ pub struct ReviewLoader {
     dataset: ImdbDataset,
     batcher: MultiHotBatcher,
     batch_size: usize,
-    /// `Some(seed)`: shuffle every epoch and reseed the device (training); `None`: fixed order.
-    shuffle_seed: Option<u64>,
+    schedule: Schedule,
     device: Device,
     /// Epochs already iterated (0-based index of the next epoch).
     epoch: Arc<AtomicUsize>,
 }
 
+/// What a loader does at the start of each epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Evaluation: the dataset's order every epoch, and the device's generator left alone.
+    Evaluation,
+    /// Training: the device reseeded from `(seed, epoch)` (dropout masks), and the reviews
+    /// shuffled from `(seed, epoch)` when `shuffle` is set, else in the dataset's order.
+    Training {
+        /// The experiment seed.
+        seed: u64,
+        /// Shuffle every epoch (Keras's `fit(shuffle=True)`, the default).
+        shuffle: bool,
+    },
+}
+
 impl ReviewLoader {
-    /// A loader over `dataset` on `device`. With a `shuffle_seed`, `first_epoch` is the number of
+    /// A loader over `dataset` on `device`. For training, `first_epoch` is the number of
     /// epochs already done (non-zero when resuming).
     pub fn new(
         dataset: ImdbDataset,
         batcher: MultiHotBatcher,
         batch_size: usize,
-        shuffle_seed: Option<u64>,
+        schedule: Schedule,
         device: Device,
         first_epoch: usize,
     ) -> Self {
@@ -44,7 +60,7 @@ impl ReviewLoader {
             dataset,
             batcher,
             batch_size,
-            shuffle_seed,
+            schedule,
             device,
             epoch: Arc::new(AtomicUsize::new(first_epoch)),
         }
@@ -53,7 +69,11 @@ impl ReviewLoader {
     /// The order of epoch `epoch` (0-based).
     fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.dataset.len()).collect();
-        if let Some(seed) = self.shuffle_seed {
+        if let Schedule::Training {
+            seed,
+            shuffle: true,
+        } = self.schedule
+        {
             order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(epoch_seed(
                 seed, epoch,
             )));
@@ -70,7 +90,7 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 impl DataLoader<ImdbBatch> for ReviewLoader {
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ImdbBatch> + 'a> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
-        if let Some(seed) = self.shuffle_seed {
+        if let Schedule::Training { seed, .. } = self.schedule {
             // Dropout draws from the device RNG: make it a function of (seed, epoch) as well.
             self.device.seed(epoch_seed(seed.rotate_left(17), epoch));
         }
@@ -103,7 +123,7 @@ impl ReviewLoader {
             dataset: self.dataset.clone(),
             batcher: self.batcher.clone(),
             batch_size: self.batch_size,
-            shuffle_seed: self.shuffle_seed,
+            schedule: self.schedule,
             device: self.device.clone(),
             epoch: Arc::new(AtomicUsize::new(self.epoch.load(Ordering::SeqCst))),
         }
@@ -220,14 +240,26 @@ mod tests {
         loader_of(InputKind::Sparse, shuffle, first_epoch)
     }
 
+    /// `Some(seed)`: a shuffling training loader; `None`: an evaluation loader.
     fn loader_of(kind: InputKind, shuffle: Option<u64>, first_epoch: usize) -> ReviewLoader {
+        let schedule = match shuffle {
+            Some(seed) => Schedule::Training {
+                seed,
+                shuffle: true,
+            },
+            None => Schedule::Evaluation,
+        };
+        loader_with(kind, schedule, first_epoch)
+    }
+
+    fn loader_with(kind: InputKind, schedule: Schedule, first_epoch: usize) -> ReviewLoader {
         let split: Split = (0..10u32).map(|i| (vec![i], (i % 2) as u8)).collect();
         let ds = ImdbDataset::new(Arc::new(split));
         ReviewLoader::new(
             ds,
             MultiHotBatcher::new(10, kind),
             4,
-            shuffle,
+            schedule,
             Device::flex(),
             first_epoch,
         )
@@ -250,6 +282,22 @@ mod tests {
         let l = loader(None, 0);
         assert_eq!(l.iter().count(), 3, "10 reviews in batches of 4: 4 + 4 + 2");
         assert_eq!(epoch_ids(&l), (0..10).collect::<Vec<_>>());
+    }
+
+    /// Keras's `shuffle=False`: training epochs in the dataset's order, whatever the seed.
+    #[test]
+    fn training_without_shuffle_keeps_the_order_every_epoch() {
+        let schedule = Schedule::Training {
+            seed: 7,
+            shuffle: false,
+        };
+        let l = loader_with(InputKind::Sparse, schedule, 0);
+        for _ in 0..3 {
+            assert_eq!(epoch_ids(&l), (0..10).collect::<Vec<_>>());
+        }
+        // A resumed loader too.
+        let resumed = loader_with(InputKind::Sparse, schedule, 2);
+        assert_eq!(epoch_ids(&resumed), (0..10).collect::<Vec<_>>());
     }
 
     #[test]

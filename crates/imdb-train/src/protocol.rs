@@ -8,7 +8,7 @@ use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
 use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
-use crate::loader::ReviewLoader;
+use crate::loader::{ReviewLoader, Schedule};
 use crate::monitor::{Divergence, EpochMonitor, ProgressRenderer};
 use crate::plan::{ExecutionPlan, touched_fraction};
 use crate::plot::plot_history;
@@ -17,6 +17,7 @@ use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use imdb_data::{Imdb, ImdbDataset};
+use imdb_model::Mlp;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -116,13 +117,9 @@ pub fn run_experiment(
     let out = &opts.out_dir;
     prepare_out_dir(config, out, opts.resume)?;
 
-    let device = opts.backend.device();
     // A multi-hot row only sees which words occur: reduce each review to its sorted word set
     // once, instead of sorting (sparse) or rewriting repeats (dense) in every batch of every epoch.
     let train = imdb.train_dataset().word_sets();
-    let first_batch = (0..config.batch_size.min(train.len())).map(|i| train.review(i).0);
-    let touched = touched_fraction(first_batch, config.model.input);
-    let plan = ExecutionPlan::choose(opts.backend, opts.input, &config.model, touched);
     let split = config.validation_split(train.len())?;
     let (partial_train, validation) = train.split_validation(split.reviews)?;
     if !opts.quiet {
@@ -132,12 +129,9 @@ pub fn run_experiment(
             train.len(),
             split.rule
         );
-        eprintln!(
-            "plan: {plan} ({} backend; a batch touches {:.0}% of W0's rows)",
-            opts.backend,
-            100.0 * touched
-        );
     }
+    // Decided once, for both phases.
+    let plan = choose_plan(config, opts, &train);
 
     let started = Instant::now();
     let fit = Phase {
@@ -148,7 +142,7 @@ pub fn run_experiment(
     };
     let (_, history) = fit.run(
         config,
-        &device,
+        initial_model(config)?,
         plan,
         partial_train,
         validation.clone(),
@@ -168,7 +162,7 @@ pub fn run_experiment(
     // chosen from it (the epoch count is fixed), so its last epoch is simply the test evaluation.
     let (model, retrain_history) = retrain.run(
         config,
-        &device,
+        initial_model(config)?,
         plan,
         train,
         imdb.test_dataset().word_sets(),
@@ -212,6 +206,92 @@ fn dense() -> InputKind {
     InputKind::Dense
 }
 
+/// What [`fit`] returns: the trained model and its history.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The trained network, on the run's backend, without autodiff.
+    pub mlp: Mlp,
+    /// One entry per epoch: training loss and accuracy, and the validation set's.
+    pub history: Vec<EpochMetrics>,
+    /// Where the first layer and the optimizer ran.
+    pub plan: ExecutionPlan,
+}
+
+/// Phase 1 alone, from a model you give: Keras's
+/// `model.fit(x, y, validation_data=(x_val, y_val), epochs, batch_size, shuffle)`.
+///
+/// Trains `mlp` (its layers, activation, dropout and L2 are what train; `config.model` is only
+/// checked against its input width) for `config.epochs` epochs on `train` with the config's loss,
+/// optimizer, batch size and order ([`ExperimentConfig::shuffle`]; the seed drives shuffling and
+/// dropout), evaluating on `valid` after every epoch. Burn's logs and checkpoints go into
+/// `opts.out_dir/fit/` (emptied first, unless `opts.resume`); nothing else is written. [`run_experiment`] runs this phase from a fresh
+/// model; call `fit` to start from weights of your own (a pretrained model, or the same initial
+/// weights in two frameworks, as the Keras-parity test does).
+///
+/// # Errors
+/// An invalid config, a model whose input width is not `config.model.input`, a diverging loss,
+/// an interrupted training.
+pub fn fit(
+    config: &ExperimentConfig,
+    mlp: Mlp,
+    train: &ImdbDataset,
+    valid: &ImdbDataset,
+    opts: &RunOptions,
+) -> Result<Fitted> {
+    config.validate()?;
+    if mlp.input_size() != config.model.input {
+        return Err(TrainError::InvalidConfig {
+            field: "model.input",
+            value: config.model.input.to_string(),
+            reason: "differs from the input width of the model given to fit",
+        });
+    }
+    let dir = opts.out_dir.join("fit");
+    if !opts.resume && dir.exists() {
+        // Burn would read a stale `epoch-N` log as this run's.
+        std::fs::remove_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    }
+    let train = train.word_sets();
+    let plan = choose_plan(config, opts, &train);
+    let phase = Phase {
+        name: "fit",
+        dir,
+        epochs: config.epochs,
+        has_valid: true,
+    };
+    let (model, history) = phase.run(config, mlp, plan, train, valid.word_sets(), opts)?;
+    Ok(Fitted {
+        mlp: model.mlp.valid(),
+        history,
+        plan,
+    })
+}
+
+/// The run's [`ExecutionPlan`], from the backend, the input kind and how much of `W₀` the first
+/// training batch touches; printed unless quiet.
+fn choose_plan(config: &ExperimentConfig, opts: &RunOptions, train: &ImdbDataset) -> ExecutionPlan {
+    let first_batch = (0..config.batch_size.min(train.len())).map(|i| train.review(i).0);
+    let touched = touched_fraction(first_batch, config.model.input);
+    let plan = ExecutionPlan::choose(opts.backend, opts.input, &config.model, touched);
+    if !opts.quiet {
+        eprintln!(
+            "plan: {plan} ({} backend; a batch touches {:.0}% of W0's rows)",
+            opts.backend,
+            100.0 * touched
+        );
+    }
+    plan
+}
+
+/// A fresh model for a phase (phase 2 starts from scratch, as the notebook's retraining does).
+/// Weights are drawn on the CPU and moved by [`Phase::run`], so a seed gives the same initial
+/// model on every backend (each backend has its own random generator).
+fn initial_model(config: &ExperimentConfig) -> Result<Mlp> {
+    let host = Device::flex().autodiff();
+    host.seed(config.seed);
+    Ok(config.model.try_init(&host)?)
+}
+
 /// Creates `out`; for a fresh run, removes what an earlier run left there (Burn picks up stale
 /// `epoch-N` logs); for a resumed run, insists on the same config.
 fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
@@ -249,10 +329,11 @@ struct Phase {
 }
 
 impl Phase {
+    /// Trains `mlp` (on any device: it is moved to the run's) for this phase's epochs.
     fn run(
         &self,
         config: &ExperimentConfig,
-        device: &Device,
+        mlp: Mlp,
         plan: ExecutionPlan,
         train: ImdbDataset,
         valid: ImdbDataset,
@@ -265,33 +346,34 @@ impl Phase {
             0
         };
 
-        // Phase 2 starts from scratch, as the notebook's retraining does. Weights are drawn on the
-        // CPU and then moved, so a seed gives the same initial model on every backend (each
-        // backend has its own random generator).
-        let host = Device::flex().autodiff();
-        host.seed(config.seed);
+        let device = opts.backend.device();
         let autodiff = device.clone().autodiff();
-        let mlp = config.model.try_init(&host)?.fork(&autodiff);
+        // `train()`: a model built on a plain device (or a `valid()` one) is made trainable.
+        let mlp = mlp.fork(&autodiff).train();
         let model = Classifier {
             mlp,
             loss: config.loss,
             plan,
         };
         let batcher = MultiHotBatcher::new(config.model.input, plan.input());
-        let loader = |ds, batch_size, seed, dev: &Device, first| {
+        let loader = |ds, batch_size, schedule, dev: &Device, first| {
             Arc::new(ReviewLoader::new(
                 ds,
                 batcher.clone(),
                 batch_size,
-                seed,
+                schedule,
                 dev.clone(),
                 first,
             ))
         };
-        let train_loader = loader(train, config.batch_size, Some(config.seed), &autodiff, done);
+        let schedule = Schedule::Training {
+            seed: config.seed,
+            shuffle: config.shuffles(),
+        };
+        let train_loader = loader(train, config.batch_size, schedule, &autodiff, done);
         // Evaluation changes no weight: its batch size only changes the speed.
         let eval_batch = plan.eval_batch_size(config.batch_size);
-        let valid_loader = loader(valid, eval_batch, None, device, 0);
+        let valid_loader = loader(valid, eval_batch, Schedule::Evaluation, &device, 0);
 
         let divergence = Divergence::default();
         let label = format!("[{}:{}]", config.name, self.name);
