@@ -115,7 +115,8 @@ def study_check(out_dir, variants, seeds):
     return check
 
 
-ALL_VARIANTS = ["baseline", "three_layers", "units_32", "mse", "tanh", "l2", "dropout", "bigrams"]
+ALL_VARIANTS = ["baseline", "three_layers", "units_32", "mse", "tanh", "l2", "dropout", "bigrams",
+                "nb_trigrams"]
 
 
 def check_bigrams(cwd, out, err):
@@ -123,6 +124,14 @@ def check_bigrams(cwd, out, err):
     need(r["name"] == "bigrams", r["name"])
     need(r["train_reviews"] == 25000, f"train_reviews {r['train_reviews']}")
     need(r["test_accuracy"] > 0.895, f"test accuracy {r['test_accuracy']}")
+
+
+def check_nb_trigrams(cwd, out, err):
+    r = results(cwd, "artifacts/nb_trigrams")
+    need(r["name"] == "nb_trigrams", r["name"])
+    need(r["train_reviews"] == 25000, f"train_reviews {r['train_reviews']}")
+    # One seed; the 5-seed mean is in the README.
+    need(r["test_accuracy"] > 0.91, f"test accuracy {r['test_accuracy']}")
 
 
 def check_bench(cwd, out, err):
@@ -160,13 +169,15 @@ COMMANDS = {
         study_check("artifacts/study-small", ["baseline", "units_32", "dropout"], 3),
     f"{FULL_DATA} cargo run --example baseline -- --config assets/experiments/bigrams.json":
         check_bigrams,
+    f"{FULL_DATA} cargo run --example baseline -- --config assets/experiments/nb_trigrams.json":
+        check_nb_trigrams,
     f"{FULL_DATA} cargo run --example bench": check_bench,
     "BURN_IMDB_WRITE_EXPERIMENTS=1 cargo test --test study": check_experiments_unchanged,
 }
 
 # Short forms of long commands: appended to the README's command (after `--`).
 SHORT_FORMS = {
-    # 8 variants x 2 seeds instead of 5 (the full study takes minutes); its own output folder so
+    # 9 variants x 2 seeds instead of 5 (the full study takes minutes); its own output folder so
     # the sample study above is not reused.
     f"{FULL_DATA} cargo run --example study": "--seeds 2 --out artifacts/study-full",
     # One run of one epoch per input instead of 5 runs of 20: the numbers are not checked here.

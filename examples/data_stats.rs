@@ -19,6 +19,9 @@ struct Args {
     /// Keep the N most frequent words (Keras's `num_words`).
     #[arg(long, default_value_t = 10_000)]
     num_words: usize,
+    /// Terms: 1 words (Keras), 2 also word pairs, 3 also word triples.
+    #[arg(long, default_value_t = 1)]
+    ngrams: u8,
     /// Ignore and do not write the encoded-data cache.
     #[arg(long)]
     no_cache: bool,
@@ -30,7 +33,11 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     let imdb = ImdbLoader::new(DataSource::resolve(args.data))
-        .options(EncodeOptions::default().with_num_words(Some(args.num_words)))
+        .options(
+            EncodeOptions::default()
+                .with_num_words(Some(args.num_words))
+                .with_ngrams(args.ngrams),
+        )
         .use_cache(!args.no_cache)
         .load()?;
     let (train_pos, train_neg) = imdb.train.label_counts();

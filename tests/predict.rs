@@ -534,3 +534,88 @@ fn a_bigram_model_predicts_from_pairs() {
     assert!(p.top_words.iter().all(|w| !w.word.is_empty()));
     assert!((0.0..=1.0).contains(&p.probability));
 }
+
+/// A model on NB-weighted words, pairs and triples: its directory carries `ngrams = 3` and the
+/// input weights (computed on all the training reviews, as phase 2 trains on them), the loaded
+/// classifier encodes a text with its triples, and its predictions apply the weights.
+#[test]
+fn a_weighted_trigram_model_round_trips_through_its_directory() {
+    use burn_imdb::model::InputWeights;
+    use burn_imdb::train::Weighting;
+    let tmp = tempfile::tempdir().unwrap();
+    let width = 30_000;
+    let data = burn_imdb::data::EncodeOptions::keras()
+        .with_num_words(Some(width))
+        .with_ngrams(3);
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(tmp.path().join("cache"))
+        .options(data.clone())
+        .load()
+        .unwrap();
+    let weighting = Weighting::NbLogCountRatio { alpha: 1.0 };
+    let mut config = ExperimentConfig::new()
+        .with_name("nb".into())
+        .with_validation(Some(1_000))
+        .with_epochs(2)
+        .with_batch_size(256)
+        .with_seed(7)
+        .with_data(data)
+        .with_weighting(Some(weighting));
+    config.model = config
+        .model
+        .with_input(width)
+        .with_input_weights(Some(InputWeights::PerFeature));
+    let opts = RunOptions {
+        out_dir: tmp.path().join("nb"),
+        backend: Backend::select(Some("flex")).unwrap(),
+        input: InputKind::Sparse,
+        resume: false,
+        quiet: true,
+    };
+    let r = run_experiment(&config, &imdb, &opts).unwrap();
+    assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);
+
+    let c = SentimentClassifier::load(tmp.path().join("nb"), &Device::flex()).unwrap();
+    assert_eq!(c.encoding().ngrams, 3);
+    let triple = imdb.word_index.as_ref().unwrap().rank("one of the");
+    let encoded = c.encode("It is one of the best.");
+    assert!(encoded.contains(&(triple.expect("a frequent triple") + 3)));
+    // Every real review, read from its text as prediction reads it, is encoded as training
+    // encoded it (the loaded splits are shuffled, so as a set of sequences).
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz");
+    let raw = burn_imdb::data::reviews::read_tar_gz_file(&sample).unwrap();
+    for (reviews, split) in [(&raw.train, &imdb.train), (&raw.test, &imdb.test)] {
+        let encoded: std::collections::HashSet<&[u32]> = split.iter().map(|(t, _)| t).collect();
+        assert_eq!(reviews.len(), split.len());
+        for review in reviews {
+            assert!(encoded.contains(c.encode(&review.text).as_slice()));
+        }
+    }
+
+    // The saved weights are phase 2's: from all training reviews.
+    let expected = weighting.weights(&imdb.train_dataset(), width);
+    let texts = [POSITIVE, NEGATIVE, "It is one of the best."];
+    let logits: Vec<f64> = c.predict(&texts).iter().map(|p| p.logit).collect();
+    let x = |model: &burn_imdb::model::Mlp| -> Vec<f64> {
+        let rows: Vec<Vec<u32>> = texts.iter().map(|t| c.encode(t)).collect();
+        let batch = burn_imdb::model::SparseBatch::from_rows(rows, width).unwrap();
+        let out: Vec<f32> = model.forward(batch).into_data().try_to_vec().unwrap();
+        out.into_iter().map(f64::from).collect()
+    };
+    let reweighted = c.model().clone().with_input_weights(&expected).unwrap();
+    for (p, l) in logits.iter().zip(x(&reweighted)) {
+        assert_close(*p, l, 1e-4, "logit with the training weights");
+    }
+    let unweighted = c
+        .model()
+        .clone()
+        .with_input_weights(&vec![1.0; width])
+        .unwrap();
+    assert!(
+        logits
+            .iter()
+            .zip(x(&unweighted))
+            .any(|(p, l)| (p - l).abs() > 1e-2),
+        "prediction applies the weights"
+    );
+}

@@ -57,12 +57,15 @@ fn every_experiment_file_loads_and_validates() {
             "tanh",
             "l2",
             "dropout",
-            "bigrams"
+            "bigrams",
+            "nb_trigrams"
         ]
     );
     for c in &configs {
         c.validate().unwrap();
-        assert_eq!((c.epochs, c.batch_size, c.validation), (20, 512, None));
+        // nb_trigrams's validation loss is lowest by epoch 5: 8 epochs of phase 1 suffice.
+        let epochs = if c.name == "nb_trigrams" { 8 } else { 20 };
+        assert_eq!((c.epochs, c.batch_size, c.validation), (epochs, 512, None));
     }
 }
 

@@ -4,12 +4,12 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Device;
-use burn_imdb::data::{DataSource, Imdb, ImdbLoader};
-use burn_imdb::model::MlpConfig;
-use burn_imdb::train::InputKind;
+use burn_imdb::data::{DataSource, Imdb, ImdbDataset, ImdbLoader, Split};
+use burn_imdb::model::{InputWeights, MlpConfig};
 use burn_imdb::train::{
     Backend, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment,
 };
+use burn_imdb::train::{InputKind, Weighting, fit};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -451,4 +451,68 @@ fn full_data_reaches_086_in_four_epochs_with_either_input() {
         "best validation accuracy {}",
         r.best_val_accuracy
     );
+}
+
+/// The input weights of `mlp` (its one float parameter as wide as its input).
+fn input_weights(mlp: &burn_imdb::model::Mlp) -> Vec<f32> {
+    struct Find(usize, Option<Vec<f32>>);
+    impl burn::module::ModuleVisitor for Find {
+        fn visit_float<const D: usize>(
+            &mut self,
+            param: &burn::module::Param<burn::tensor::Tensor<D>>,
+        ) {
+            let value = param.val();
+            if D == 1 && value.dims()[0] == self.0 {
+                self.1 = Some(value.into_data().try_into_vec::<f32>().unwrap());
+            }
+        }
+    }
+    let mut find = Find(mlp.input_size(), None);
+    mlp.visit(&mut find);
+    find.1.expect("a model with input weights")
+}
+
+/// `dataset` with review `i` replaced: its label flipped and three more words.
+fn with_review_changed(dataset: &ImdbDataset, i: usize) -> ImdbDataset {
+    let split: Split = (0..dataset.len())
+        .map(|r| {
+            let (ids, label) = dataset.review(r);
+            if r == i {
+                let ids = ids.iter().copied().chain([40, 41, 42]).collect();
+                (ids, 1 - label)
+            } else {
+                (ids.to_vec(), label)
+            }
+        })
+        .collect();
+    ImdbDataset::new(std::sync::Arc::new(split))
+}
+
+/// NB weights come from the reviews a phase trains on: changing a validation review changes no
+/// weight, changing a training review does, and the trained model holds exactly the weights
+/// computed from its training part (a constant: no optimizer step moved them).
+#[test]
+fn input_weights_come_from_the_training_part_only() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let imdb = sample(tmp.path());
+    let weighting = Weighting::NbLogCountRatio { alpha: 1.0 };
+    let mut config = small_config("nb")
+        .with_epochs(2)
+        .with_weighting(Some(weighting));
+    config.model = config
+        .model
+        .with_input_weights(Some(InputWeights::PerFeature));
+    let (train, valid) = imdb.train_dataset().split_validation(1_000).unwrap();
+    let trained = |train: &ImdbDataset, valid: &ImdbDataset| {
+        let mlp = config.model.init(&Device::flex());
+        let fitted = fit(&config, mlp, train, valid, &opts(&tmp.path().join("run"))).unwrap();
+        assert!(fitted.history[1].loss < fitted.history[0].loss, "it trains");
+        input_weights(&fitted.mlp)
+    };
+    let weights = trained(&train, &valid);
+    assert_eq!(weights, weighting.weights(&train, config.model.input));
+    assert!(weights.iter().any(|&w| w > 1.0) && weights.iter().any(|&w| w < -1.0));
+    assert_eq!(trained(&train, &with_review_changed(&valid, 0)), weights);
+    assert_ne!(trained(&with_review_changed(&train, 0), &valid), weights);
 }

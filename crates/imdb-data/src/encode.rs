@@ -34,8 +34,9 @@ pub struct EncodeOptions {
     /// Offset added to every word rank, reserving `0..index_from` for padding, start and OOV.
     pub index_from: u32,
     /// 1: terms are words (Keras). 2: words and pairs of consecutive words, ranked together by
-    /// training frequency, so `num_words` counts both (see [`crate::ngrams`]). Sequences are then
-    /// about twice as long, which `maxlen` sees. Needs the source's word index.
+    /// training frequency, so `num_words` counts both (see [`crate::ngrams`]); 3: and triples.
+    /// Sequences are then about `ngrams` times as long, which `maxlen` sees. Needs the source's
+    /// word index.
     pub ngrams: u8,
 }
 
@@ -66,7 +67,7 @@ impl EncodeOptions {
         self
     }
 
-    /// Sets `ngrams` (1 or 2).
+    /// Sets `ngrams` (1, 2 or 3).
     pub fn with_ngrams(mut self, ngrams: u8) -> Self {
         self.ngrams = ngrams;
         self

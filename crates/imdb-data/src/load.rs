@@ -257,16 +257,17 @@ impl Resolved {
         };
         let (word_index, raw_train, raw_test) = match (options.ngrams, word_index) {
             (1, index) => (index, raw_train, raw_test),
-            (_, Some(index)) => {
+            (n, Some(index)) => {
+                let keep = options.kept_ranks();
                 let (index, train, test) =
-                    crate::ngrams::add_bigrams(&index, &raw_train, &raw_test, options.kept_ranks());
+                    crate::ngrams::add_ngrams(&index, &raw_train, &raw_test, n, keep);
                 (Some(index), train, test)
             }
             (ngrams, None) => {
                 return Err(DataError::InvalidOption {
                     name: "ngrams",
                     value: ngrams.to_string(),
-                    reason: "bigrams are spelled from the word index, and this source has none \
+                    reason: "n-grams are spelled from the word index, and this source has none \
                              (put Keras's imdb_word_index.json beside imdb.npz)",
                 });
             }

@@ -1,15 +1,21 @@
-//! Word bigrams as extra vocabulary terms: the "bag of bigrams" that lifts a multi-hot MLP past
-//! 90% on IMDB.
+//! Word n-grams as extra vocabulary terms: the "bag of bigrams" (and trigrams) that lifts a
+//! multi-hot MLP past 90% on IMDB.
 //!
-//! With `ngrams = 2` every pair of consecutive words is a term of its own, spelled `"w1 w2"`.
-//! Unigrams and bigrams are ranked together by their count in the training reviews (ties in
-//! alphabetical order, as for words alone), so rank 1 is the most frequent term of either kind
-//! and Keras's index layout is unchanged: `0` padding, `1` start, `2` out of vocabulary, then
-//! `rank + index_from`. `num_words` is then the number of features, e.g. 20,000–100,000.
+//! With `ngrams = 2` every pair of consecutive words is a term of its own, spelled `"w1 w2"`;
+//! with `ngrams = 3` every run of three words too, `"w1 w2 w3"`. All terms are ranked together by
+//! their count in the training reviews (ties in spelling order, compared word by word, so a word
+//! comes before the pairs it starts, as for words alone), so rank 1 is the most frequent term of
+//! any kind and Keras's index layout is unchanged: `0` padding, `1` start, `2` out of vocabulary,
+//! then `rank + index_from`. `num_words` is then the number of features, e.g. 20,000–1,000,000.
 //!
-//! A review's sequence interleaves the two kinds in reading order: `w1, w2, "w1 w2", w3,
-//! "w2 w3", …`. Only the multi-hot *set* matters to the model; the order just keeps a sequence
-//! readable and makes [`WordIndex::term_ranks_of`] on raw text reproduce the training encoding.
+//! A review's sequence interleaves the kinds in reading order, each word followed by the n-grams
+//! it ends: `w1, w2, "w1 w2", w3, "w2 w3", "w1 w2 w3", …`. Only the multi-hot *set* matters to
+//! the model; the order keeps a sequence readable and makes [`WordIndex::term_ranks_of`] on raw
+//! text reproduce the training encoding.
+//!
+//! Memory: the counts of every distinct n-gram of the training reviews are held at once (16 bytes
+//! each in the hash map, plus its spare capacity); measured on the full data in the README
+//! (`ngrams = 3`: the peak of the first, uncached load).
 
 use crate::error::{DataError, Result};
 use crate::split::Split;
@@ -17,58 +23,51 @@ use crate::vocab::{UNRANKED, WordIndex};
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
-/// A term: one word rank, or two (a bigram); ranks are the unigram index's (1-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Term {
-    Word(u32),
-    Pair(u32, u32),
-}
+/// A term: the unigram ranks (1-based) of its words, `0` after the last one (`[w, 0, 0]` is a
+/// word, `[a, b, 0]` a pair, `[a, b, c]` a triple).
+type Term = [u32; 3];
 
-fn pair_key(a: u32, b: u32) -> u64 {
-    (u64::from(a) << 32) | u64::from(b)
-}
+/// The longest n-gram a term can be.
+pub const MAX_NGRAMS: u8 = 3;
 
-/// Re-ranks unigram sequences into unigram + bigram sequences (see the module docs).
+/// Re-ranks unigram sequences into sequences of words and their n-grams up to `n` words (see the
+/// module docs).
 ///
 /// `index` is the unigram [`WordIndex`] the raw ranks of `train` and `test` refer to; only
 /// `train` counts. `keep` bounds the new index to the most frequent terms (those `num_words`
 /// can reach); terms beyond it become [`UNRANKED`], which encoding maps to the OOV character
 /// anyway, so the result is the same as ranking every term, without a multi-million-entry index.
-pub fn add_bigrams(
+///
+/// # Panics
+/// If `n` is not 2 or 3 (options are validated before).
+pub fn add_ngrams(
     index: &WordIndex,
     train: &Split,
     test: &Split,
+    n: u8,
     keep: Option<usize>,
 ) -> (WordIndex, Split, Split) {
-    let mut word_counts = vec![0u64; index.len() + 1];
-    let mut pair_counts: FxHashMap<u64, u64> = FxHashMap::default();
+    assert!((2..=MAX_NGRAMS).contains(&n), "ngrams = {n}");
+    let n = usize::from(n);
+    let mut word_counts = vec![0u32; index.len() + 1];
+    let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
     for (ranks, _) in train.iter() {
-        for (k, &r) in ranks.iter().enumerate() {
-            if r != UNRANKED {
-                word_counts[r as usize] += 1;
-            }
-            if k > 0 && r != UNRANKED && ranks[k - 1] != UNRANKED {
-                *pair_counts.entry(pair_key(ranks[k - 1], r)).or_insert(0) += 1;
-            }
-        }
+        for_each_term(ranks, n, |term| match term {
+            Some([w, 0, 0]) => word_counts[w as usize] += 1,
+            Some(term) => *counts.entry(term).or_insert(0) += 1,
+            None => {}
+        });
     }
-    let mut terms: Vec<(u64, Term)> = (1..=index.len() as u32)
-        .map(|r| (word_counts[r as usize], Term::Word(r)))
+    let mut terms: Vec<(u32, Term)> = (1..=index.len() as u32)
+        .map(|r| (word_counts[r as usize], [r, 0, 0]))
         .filter(|&(count, _)| count > 0)
-        .chain(
-            pair_counts
-                .iter()
-                .map(|(&key, &count)| (count, Term::Pair((key >> 32) as u32, key as u32))),
-        )
+        .chain(counts.iter().map(|(&term, &count)| (count, term)))
         .collect();
-    drop(pair_counts);
-    // Most frequent first; ties by spelling, compared word by word (a word before the pairs it
-    // starts).
-    let words = |t: &Term| match *t {
-        Term::Word(r) => [index.word(r), None],
-        Term::Pair(a, b) => [index.word(a), index.word(b)],
-    };
-    let order = |a: &(u64, Term), b: &(u64, Term)| -> Ordering {
+    drop(counts);
+    // Most frequent first; ties by spelling, compared word by word (a word before the n-grams it
+    // starts: `None` sorts first).
+    let words = |t: &Term| t.map(|r| if r == 0 { None } else { index.word(r) });
+    let order = |a: &(u32, Term), b: &(u32, Term)| -> Ordering {
         b.0.cmp(&a.0).then_with(|| words(&a.1).cmp(&words(&b.1)))
     };
     if let Some(keep) = keep.filter(|&k| k < terms.len()) {
@@ -80,54 +79,31 @@ pub fn add_bigrams(
     terms.sort_unstable_by(order);
 
     let mut word_rank = vec![UNRANKED; index.len() + 1];
-    let mut pair_rank: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut rank_of: FxHashMap<Term, u32> = FxHashMap::default();
     let mut spelled = Vec::with_capacity(terms.len());
     for (i, &(_, term)) in terms.iter().enumerate() {
         let rank = i as u32 + 1;
         match term {
-            Term::Word(r) => {
-                word_rank[r as usize] = rank;
-                spelled.push(
-                    index
-                        .word(r)
-                        .expect("ranked words are in the index")
-                        .to_owned(),
-                );
-            }
-            Term::Pair(a, b) => {
-                pair_rank.insert(pair_key(a, b), rank);
-                let (a, b) = (index.word(a), index.word(b));
-                spelled.push(format!("{} {}", a.expect("in index"), b.expect("in index")));
+            [w, 0, 0] => word_rank[w as usize] = rank,
+            _ => {
+                rank_of.insert(term, rank);
             }
         }
+        let spelling: Vec<&str> = words(&term).into_iter().flatten().collect();
+        spelled.push(spelling.join(" "));
     }
     let rerank = |split: &Split| -> Split {
         let mut out = Split::new();
         let mut seq = Vec::new();
         for (ranks, label) in split.iter() {
             seq.clear();
-            for (k, &r) in ranks.iter().enumerate() {
-                let word = |r: u32| {
-                    if r == UNRANKED {
-                        UNRANKED
-                    } else {
-                        word_rank[r as usize]
-                    }
-                };
-                seq.push(word(r));
-                if k > 0 {
-                    let prev = ranks[k - 1];
-                    let pair = if r == UNRANKED || prev == UNRANKED {
-                        UNRANKED
-                    } else {
-                        pair_rank
-                            .get(&pair_key(prev, r))
-                            .copied()
-                            .unwrap_or(UNRANKED)
-                    };
-                    seq.push(pair);
-                }
-            }
+            for_each_term(ranks, n, |term| {
+                seq.push(match term {
+                    Some([w, 0, 0]) => word_rank[w as usize],
+                    Some(term) => rank_of.get(&term).copied().unwrap_or(UNRANKED),
+                    None => UNRANKED,
+                })
+            });
             out.push(seq.iter().copied(), label);
         }
         out
@@ -136,15 +112,30 @@ pub fn add_bigrams(
     (WordIndex::from_ranked(spelled), train, test)
 }
 
-/// `ngrams` must be 1 (words) or 2 (words and bigrams).
+/// Calls `f` with every term of a unigram sequence in reading order: each word, then the pair and
+/// the triple (up to `n` words) it ends; `None` for a term with an unranked word.
+fn for_each_term(ranks: &[u32], n: usize, mut f: impl FnMut(Option<Term>)) {
+    for k in 0..ranks.len() {
+        for len in 1..=n.min(k + 1) {
+            let gram = &ranks[k + 1 - len..=k];
+            f((!gram.contains(&UNRANKED)).then(|| {
+                let mut term = [0; 3];
+                term[..len].copy_from_slice(gram);
+                term
+            }));
+        }
+    }
+}
+
+/// `ngrams` must be 1 (words), 2 (words and pairs) or 3 (words, pairs and triples).
 pub fn validate(ngrams: u8) -> Result<()> {
-    if matches!(ngrams, 1 | 2) {
+    if (1..=MAX_NGRAMS).contains(&ngrams) {
         Ok(())
     } else {
         Err(DataError::InvalidOption {
             name: "ngrams",
             value: ngrams.to_string(),
-            reason: "must be 1 (words) or 2 (words and word pairs)",
+            reason: "must be 1 (words), 2 (and word pairs) or 3 (and word triples)",
         })
     }
 }
@@ -176,7 +167,7 @@ mod tests {
     fn terms_are_ranked_together_by_count_then_spelling() {
         let (train, test) = corpus();
         let (index, raw_train, raw_test) = rank_corpus(&train, &test);
-        let (terms, train_seqs, test_seqs) = add_bigrams(&index, &raw_train, &raw_test, None);
+        let (terms, train_seqs, test_seqs) = add_ngrams(&index, &raw_train, &raw_test, 2, None);
         let spelled: Vec<&str> = terms.words().iter().map(String::as_str).collect();
         assert_eq!(
             spelled,
@@ -199,27 +190,63 @@ mod tests {
         assert_eq!(test_seqs.tokens(1), [UNRANKED, 1, UNRANKED, 2, 3]);
     }
 
+    /// With triples, counted by hand: good 4, movie 3, "good movie" 2, then every term seen once in
+    /// spelling order, a word before the pairs and triples it starts.
+    #[test]
+    fn triples_are_ranked_with_the_rest_and_follow_the_word_they_end() {
+        let (train, test) = corpus();
+        let (index, raw_train, raw_test) = rank_corpus(&train, &test);
+        let (terms, train_seqs, test_seqs) = add_ngrams(&index, &raw_train, &raw_test, 3, None);
+        let spelled: Vec<&str> = terms.words().iter().map(String::as_str).collect();
+        assert_eq!(
+            spelled,
+            [
+                "good",
+                "movie",
+                "good movie",
+                "a",
+                "a good",
+                "a good plot",
+                "bad",
+                "bad movie",
+                "good good",
+                "good good movie",
+                "good plot",
+                "plot"
+            ]
+        );
+        // "good good movie": good, good, "good good", movie, "good movie", "good good movie".
+        assert_eq!(train_seqs.tokens(1), [1, 1, 9, 2, 3, 10]);
+        // "a good plot": a, good, "a good", plot, "good plot", "a good plot".
+        assert_eq!(train_seqs.tokens(3), [4, 1, 5, 12, 11, 6]);
+        // "unseen good movie": an n-gram with an unseen word is unranked.
+        assert_eq!(test_seqs.tokens(1), [UNRANKED, 1, UNRANKED, 2, 3, UNRANKED]);
+    }
+
     /// Training sequences and sequences made from raw text by the index (prediction) agree, with
     /// and without truncation to the most frequent terms.
     #[test]
     fn raw_text_gives_the_training_sequences() {
         let (train, test) = corpus();
         let (index, raw_train, raw_test) = rank_corpus(&train, &test);
-        for keep in [None, Some(4), Some(2)] {
-            let (terms, train_seqs, test_seqs) = add_bigrams(&index, &raw_train, &raw_test, keep);
-            assert_eq!(terms.len(), keep.unwrap_or(10));
-            for (reviews, seqs) in [(&train, &train_seqs), (&test, &test_seqs)] {
-                for (i, review) in reviews.iter().enumerate() {
-                    assert_eq!(terms.term_ranks_of(&review.text, 2), seqs.tokens(i));
+        for (n, all) in [(2, 10), (3, 12)] {
+            for keep in [None, Some(4), Some(2)] {
+                let (terms, train_seqs, test_seqs) =
+                    add_ngrams(&index, &raw_train, &raw_test, n, keep);
+                assert_eq!(terms.len(), keep.unwrap_or(all));
+                for (reviews, seqs) in [(&train, &train_seqs), (&test, &test_seqs)] {
+                    for (i, review) in reviews.iter().enumerate() {
+                        assert_eq!(terms.term_ranks_of(&review.text, n), seqs.tokens(i));
+                    }
                 }
             }
         }
     }
 
     #[test]
-    fn only_one_and_two_are_valid() {
-        assert!(validate(1).is_ok() && validate(2).is_ok());
-        for bad in [0, 3] {
+    fn only_one_to_three_are_valid() {
+        assert!((1..=3).all(|n| validate(n).is_ok()));
+        for bad in [0, 4] {
             let err = validate(bad).unwrap_err().to_string();
             assert!(
                 err.contains("ngrams") && err.contains(&bad.to_string()),

@@ -65,22 +65,31 @@ impl WordIndex {
 
     /// The ranks of the terms of `text` for an index built with
     /// [`EncodeOptions::ngrams`](crate::EncodeOptions::ngrams) = `ngrams`: with 2, each word is
-    /// followed by the pair it ends (`w1, w2, "w1 w2", w3, "w2 w3", …`), as training sequences
-    /// are. Unknown terms get [`UNRANKED`].
+    /// followed by the pair it ends (`w1, w2, "w1 w2", w3, "w2 w3", …`), with 3 also by the triple
+    /// it ends (`…, w3, "w2 w3", "w1 w2 w3", …`), as training sequences are. Unknown terms get
+    /// [`UNRANKED`].
     pub fn term_ranks_of(&self, text: &str, ngrams: u8) -> Vec<u32> {
         let mut out = Vec::new();
-        // The previous token (tokens are never empty), extended to "prev t" for the lookup.
-        let mut pair = String::new();
+        // The last `ngrams - 1` tokens before this one, oldest first.
+        let mut before: Vec<String> = Vec::new();
+        let mut gram = String::new();
         for_each_token(text, |t| {
             out.push(self.rank(t).unwrap_or(UNRANKED));
-            if ngrams >= 2 {
-                if !pair.is_empty() {
-                    pair.push(' ');
-                    pair.push_str(t);
-                    out.push(self.rank(&pair).unwrap_or(UNRANKED));
+            // Pairs, then triples: the n-grams ending at `t`, shortest first.
+            for len in 2..=usize::from(ngrams).min(before.len() + 1) {
+                gram.clear();
+                for w in &before[before.len() + 1 - len..] {
+                    gram.push_str(w);
+                    gram.push(' ');
                 }
-                pair.clear();
-                pair.push_str(t);
+                gram.push_str(t);
+                out.push(self.rank(&gram).unwrap_or(UNRANKED));
+            }
+            if ngrams >= 2 {
+                if before.len() + 1 == usize::from(ngrams) {
+                    before.remove(0);
+                }
+                before.push(t.to_owned());
             }
         });
         out

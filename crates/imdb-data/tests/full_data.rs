@@ -63,3 +63,37 @@ fn real_bigrams() {
     let words: usize = imdb.train.iter().map(|(t, _)| t.len()).sum();
     assert!(words > 2 * 5_000_000, "{words} terms");
 }
+
+/// The `nb_trigrams` study variant's data: 200,000 terms of words, pairs and triples, ranked on
+/// training reviews only; frequent triples rank among the frequent pairs and words.
+#[test]
+fn real_trigrams() {
+    let Some(path) = data_path() else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let options = imdb_data::EncodeOptions::keras()
+        .with_num_words(Some(200_000))
+        .with_ngrams(3);
+    let imdb = ImdbLoader::new(DataSource::Path(path))
+        .cache_dir(cache.path())
+        .options(options)
+        .load()
+        .unwrap();
+    assert_eq!(imdb.vocabulary_width(), 200_000);
+    assert_eq!(imdb.train.max_token(), Some(199_999));
+    let index = imdb.word_index.as_ref().unwrap();
+    assert_eq!(index.len(), 200_000 - 4);
+    assert_eq!(&index.words()[..4], ["the", "and", "a", "of"]);
+    // Ranks read off this data once (2026-12-01); the ranking is deterministic (count, then
+    // spelling), so any change in tokenising, counting or tie-breaking moves them.
+    for (term, rank) in [
+        ("of the", 18),
+        ("one of the", 174),
+        ("this movie is", 331),
+        ("waste of time", 3038),
+    ] {
+        assert_eq!(index.rank(term), Some(rank), "{term}");
+    }
+    // A review of L words has L + (L − 1) + (L − 2) terms, plus the start character.
+    let terms: usize = imdb.train.iter().map(|(t, _)| t.len()).sum();
+    assert_eq!(terms, 17_467_330);
+}

@@ -432,7 +432,7 @@ fn bigrams_extend_the_vocabulary_and_the_sequences() {
 }
 
 #[test]
-fn bigrams_need_a_word_index_and_ngrams_must_be_1_or_2() {
+fn bigrams_need_a_word_index_and_ngrams_must_be_1_to_3() {
     let cache = tempfile::tempdir().unwrap();
     // Keras's imdb.npz alone holds ranks, not words: pairs cannot be spelled.
     let err = ImdbLoader::new(DataSource::Path(fixture("npz/imdb_p3.npz")))
@@ -447,8 +447,40 @@ fn bigrams_need_a_word_index_and_ngrams_must_be_1_or_2() {
     assert!(err.to_string().contains("imdb_word_index.json"), "{err}");
     let err = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
         .cache_dir(cache.path())
-        .options(EncodeOptions::keras().with_ngrams(3))
+        .options(EncodeOptions::keras().with_ngrams(4))
         .load()
         .unwrap_err();
     assert!(err.to_string().contains("ngrams"), "{err}");
+}
+
+/// `ngrams = 3` on a real archive: each word is followed by the pair and the triple it ends,
+/// and reading the text with the index gives the training sequence.
+#[test]
+fn trigrams_follow_the_pairs() {
+    let cache = tempfile::tempdir().unwrap();
+    let words = load(&fixture("tiny_aclImdb.tar.gz"), cache.path()).unwrap();
+    let triples = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
+        .cache_dir(cache.path())
+        .options(EncodeOptions::keras().with_num_words(None).with_ngrams(3))
+        .load()
+        .unwrap();
+    assert!(!triples.provenance.cache_hit, "ngrams is in the cache key");
+    let review = words
+        .train
+        .iter()
+        .position(|(t, _)| words.decode(t).unwrap() == "? a wonderful film loved it")
+        .unwrap();
+    let (tokens, _) = triples.train.iter().nth(review).unwrap();
+    assert_eq!(
+        triples.decode(tokens).unwrap(),
+        "? a wonderful a wonderful film wonderful film a wonderful film loved film loved \
+         wonderful film loved it loved it film loved it"
+    );
+    let index = triples.word_index.as_ref().unwrap();
+    assert_eq!(
+        triples
+            .options
+            .encode_one(&index.term_ranks_of("A wonderful film, loved it!", 3)),
+        tokens
+    );
 }

@@ -1,6 +1,7 @@
 //! Hyper-parameters of the MLP and their validation.
 
 use burn::config::Config;
+use burn::module::Param;
 use burn::nn::{DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,18 @@ pub enum WeightInit {
     Burn,
 }
 
+/// A fixed weight per input feature, multiplied into the input before the first layer.
+///
+/// Serialised as `"per_feature"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputWeights {
+    /// One weight per input (all 1 at initialisation), not trained: set it with
+    /// [`Mlp::with_input_weights`] (NBSVM's log-count ratios, say). Saved with the model, so
+    /// a loaded model weighs its input as the trained one did.
+    PerFeature,
+}
+
 /// Configuration of [`Mlp`]: `input → hidden[0] → … → hidden[n-1] → 1` logit.
 ///
 /// The defaults are the Keras IMDB baseline (10,000-word multi-hot input, two ReLU layers of 16,
@@ -69,6 +82,10 @@ pub struct MlpConfig {
     /// Initialisation scheme of all weights.
     #[config(default = "WeightInit::Keras")]
     pub initializer: WeightInit,
+    /// Multiply input `i` by a fixed weight `s_i` before the first layer (`None`, the default
+    /// and the seed's: the input as it is). The first layer then computes `(x ⊙ s)·W₀ + b₀`, on
+    /// dense and sparse input alike.
+    pub input_weights: Option<InputWeights>,
 }
 
 impl MlpConfig {
@@ -122,12 +139,17 @@ impl MlpConfig {
         let last = *widths.last().expect("widths holds at least `input`");
         let output = self.linear(last, 1, device);
         let dropout = self.dropout.map(|p| DropoutConfig::new(p).init());
+        // A constant of the model, saved with it: no gradient, so no optimizer moves it.
+        let input_weights = self.input_weights.map(|InputWeights::PerFeature| {
+            Param::from_tensor(Tensor::ones([self.input], device)).set_require_grad(false)
+        });
         Ok(Mlp::from_parts(
             hidden,
             output,
             self.activation,
             dropout,
             self.l2,
+            input_weights,
         ))
     }
 

@@ -35,6 +35,20 @@ pub enum ModelError {
         l2: f64,
     },
 
+    /// [`Mlp::with_input_weights`](crate::Mlp::with_input_weights) on a model configured without
+    /// input weights.
+    #[error("the model has no input weights to set: configure MlpConfig.input_weights")]
+    NoInputWeights,
+
+    /// Input weights of the wrong length, or with a NaN or infinite value.
+    #[error("input weights must be {expected} finite values, got {len} (or a non-finite one)")]
+    InputWeights {
+        /// The model's input width.
+        expected: usize,
+        /// The number of weights given.
+        len: usize,
+    },
+
     /// A token id does not fit the input width of the model.
     #[error("token id {index} in row {row} is out of range for an input of width {width}")]
     IndexOutOfRange {

@@ -110,7 +110,7 @@ pub mod __private {
 }
 mod private;
 
-pub use config::{Activation, MlpConfig, WeightInit};
+pub use config::{Activation, InputWeights, MlpConfig, WeightInit};
 pub use error::{ModelError, Result};
 pub use input::{MlpInput, SparseBatch};
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};

@@ -1,11 +1,13 @@
 //! The model: a stack of dense layers ending in one logit.
 
 use burn::module::Module;
+use burn::module::Param;
 use burn::nn::{Dropout, Linear};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{IndexingUpdateOp, Tensor};
+use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 
 use crate::config::Activation;
+use crate::error::ModelError;
 use crate::input::{MlpInput, SparseBatch};
 use crate::loss::Loss;
 
@@ -26,6 +28,8 @@ pub struct Mlp {
     pub(crate) activation: Activation,
     pub(crate) dropout: Option<Dropout>,
     pub(crate) l2: Option<f64>,
+    /// `s`, `[input]`, when configured ([`InputWeights`](crate::InputWeights)); never tracked.
+    pub(crate) input_weights: Option<Param<Tensor<1>>>,
 }
 
 impl Mlp {
@@ -36,6 +40,7 @@ impl Mlp {
         activation: Activation,
         dropout: Option<Dropout>,
         l2: Option<f64>,
+        input_weights: Option<Param<Tensor<1>>>,
     ) -> Self {
         Self {
             hidden,
@@ -43,7 +48,37 @@ impl Mlp {
             activation,
             dropout,
             l2,
+            input_weights,
         }
+    }
+
+    /// This model with its per-feature input weights set to `weights` (`[input]`, finite), for a
+    /// model configured with [`InputWeights::PerFeature`](crate::InputWeights::PerFeature).
+    ///
+    /// # Errors
+    ///
+    /// [`ModelError::NoInputWeights`] if the config has none, [`ModelError::InputWeights`] if
+    /// `weights` is not `input` long or holds a non-finite value.
+    pub fn with_input_weights(mut self, weights: &[f32]) -> Result<Self, ModelError> {
+        let Some(param) = self.input_weights.take() else {
+            return Err(ModelError::NoInputWeights);
+        };
+        let input = self.input_size();
+        if weights.len() != input || !weights.iter().all(|w| w.is_finite()) {
+            return Err(ModelError::InputWeights {
+                expected: input,
+                len: weights.len(),
+            });
+        }
+        let device = param.lazy_device();
+        let values = Tensor::from_data(TensorData::new(weights.to_vec(), [input]), &device);
+        self.input_weights = Some(param.map(|_| values));
+        Ok(self)
+    }
+
+    /// The per-feature input weights `s` (`[input]`), when configured.
+    pub(crate) fn input_weights(&self) -> Option<Tensor<1>> {
+        self.input_weights.as_ref().map(Param::val)
     }
 
     /// Logits of a batch, dense or sparse.
@@ -63,7 +98,10 @@ impl Mlp {
     /// If the input is not `input` wide.
     pub fn forward(&self, input: impl Into<MlpInput>) -> Tensor<2> {
         let z = match input.into() {
-            MlpInput::Dense(x) => self.hidden[0].forward(x),
+            MlpInput::Dense(x) => match self.input_weights() {
+                Some(s) => self.hidden[0].forward(x * s.unsqueeze_dim(0)),
+                None => self.hidden[0].forward(x),
+            },
             MlpInput::Sparse(batch) => self.first_layer_sparse(&batch),
         };
         self.forward_from_first_preactivation(z)
@@ -89,12 +127,28 @@ impl Mlp {
         // rows to add; W₀ then gets no gradient at all, where the dense path computes zeros.
         if batch.nnz() > 0 {
             let (indices, rows) = batch.to_device_ids(&device);
-            let word_rows = weight.select(0, indices);
+            let word_rows = self.kernel_rows(weight, indices);
             z = z.select_assign(0, rows, word_rows, IndexingUpdateOp::Add);
         }
         match &first.bias {
             Some(bias) => z + bias.val().unsqueeze_dim(0),
             None => z,
+        }
+    }
+
+    /// `s_i·W₀[i]` for every id `i` of `indices` (`W₀[i]` without input weights).
+    ///
+    /// # Shapes
+    ///
+    /// - `weight`: `W₀`, `[input, units]`; `indices`: `[nnz]`
+    /// - returns: `[nnz, units]`
+    fn kernel_rows(&self, weight: Tensor<2>, indices: Tensor<1, Int>) -> Tensor<2> {
+        match self.input_weights() {
+            Some(s) => {
+                let scale = s.select(0, indices.clone()).unsqueeze_dim(1);
+                weight.select(0, indices) * scale
+            }
+            None => weight.select(0, indices),
         }
     }
 
@@ -137,7 +191,8 @@ impl Mlp {
     /// removed, for explanations (`logit − logit without word` is that word's effect).
     ///
     /// Exact, and one forward: removing word `i` from a multi-hot row subtracts the kernel row
-    /// `W₀[i]` from the first layer's pre-activation, so all the "without" rows are one gather
+    /// `W₀[i]` (times the input weight `s_i`, when configured) from the first layer's
+    /// pre-activation, so all the "without" rows are one gather
     /// and one subtraction, and the rest of the network runs once over all of them. Call it on
     /// [`valid()`](Module::valid), so dropout is off.
     ///
@@ -158,7 +213,7 @@ impl Mlp {
         } else {
             let (indices, rows) = batch.to_device_ids(&device);
             let kernel = self.hidden[0].weight.val();
-            let without = z.clone().select(0, rows) - kernel.select(0, indices);
+            let without = z.clone().select(0, rows) - self.kernel_rows(kernel, indices);
             Tensor::cat(vec![z, without], 0)
         };
         let mut logits: Vec<f32> = self

@@ -13,17 +13,18 @@ use burn::tensor::Tensor;
 use crate::Mlp;
 
 /// Logits with the first kernel product supplied by `kernel_product`: it gets `W₀`
-/// (`[input, hidden[0]]`, tracked on an autodiff device) and returns `x·W₀` (`[batch,
-/// hidden[0]]`); the model adds `b₀` and runs the rest of the network.
+/// (`[input, hidden[0]]`, tracked on an autodiff device) and the input weights `s` (`[input]`,
+/// never tracked) when the model has them, and returns `(x ⊙ s)·W₀` (`[batch, hidden[0]]`); the
+/// model adds `b₀` and runs the rest of the network.
 ///
 /// Whatever `kernel_product` does outside Burn's graph is the caller's to differentiate.
 #[doc(hidden)]
 pub fn forward_with_kernel_product(
     mlp: &Mlp,
-    kernel_product: impl FnOnce(Tensor<2>) -> Tensor<2>,
+    kernel_product: impl FnOnce(Tensor<2>, Option<Tensor<1>>) -> Tensor<2>,
 ) -> Tensor<2> {
     let first = &mlp.hidden[0];
-    let z = kernel_product(first.weight.val());
+    let z = kernel_product(first.weight.val(), mlp.input_weights());
     let z = match &first.bias {
         Some(bias) => z + bias.val().unsqueeze_dim(0),
         None => z,

@@ -192,6 +192,14 @@ mod tests {
             .into_iter()
             .map(|(id, dims, _)| {
                 let (grad, gdims): (Vec<f32>, Vec<usize>) = match dims.len() {
+                    // The input weights: a constant of the model, never given a gradient.
+                    1 if dims == [width] => {
+                        assert!(
+                            out.grads.get::<1>(id).is_none(),
+                            "input weights got a gradient"
+                        );
+                        return Vec::new();
+                    }
                     1 => {
                         let g = out.grads.get::<1>(id).expect("every bias has a gradient");
                         (
@@ -223,15 +231,32 @@ mod tests {
     }
 
     /// Every plan gives the same loss and the same gradient of every parameter in a train step,
-    /// with and without L2 (whose plan takes the dense form of W₀'s gradient). Tolerance 1e-6:
-    /// the same sums in other orders, f32.
+    /// with and without L2 (whose plan takes the dense form of W₀'s gradient), with and without
+    /// input weights. Tolerance 1e-6: the same sums in other orders, f32.
     #[test]
     fn every_plan_gives_the_same_step() {
         let device = Device::flex().autodiff();
-        for l2 in [None, Some(0.01)] {
+        for (l2, weighted) in [
+            (None, false),
+            (Some(0.01), false),
+            (None, true),
+            (Some(0.01), true),
+        ] {
             device.seed(1);
-            let config = MlpConfig::new().with_input(60).with_l2(l2);
+            let weights = weighted.then_some(imdb_model::InputWeights::PerFeature);
+            let config = MlpConfig::new()
+                .with_input(60)
+                .with_l2(l2)
+                .with_input_weights(weights);
             let mlp = config.init(&device);
+            let mlp = match weights {
+                // Negative, zero and positive weights.
+                Some(_) => {
+                    let s: Vec<f32> = (0..60).map(|i| 0.5 * (i % 5) as f32 - 1.0).collect();
+                    mlp.with_input_weights(&s).unwrap()
+                }
+                None => mlp,
+            };
             let plan = |first_layer, optimizer| ExecutionPlan {
                 first_layer,
                 optimizer,
@@ -259,7 +284,7 @@ mod tests {
                     for (a, b) in g.iter().zip(d) {
                         assert!(
                             (a - b).abs() <= 1e-6,
-                            "{p}, l2 {l2:?}, parameter {k}: {a} vs {b}"
+                            "{p}, l2 {l2:?}, weighted {weighted}, parameter {k}: {a} vs {b}"
                         );
                     }
                 }

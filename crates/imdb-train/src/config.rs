@@ -1,9 +1,10 @@
 //! What an experiment is: model, loss, optimizer, schedule and data, in one JSON-able config.
 
 use crate::error::{Result, TrainError};
+use crate::weighting::Weighting;
 use burn::config::Config;
 use imdb_data::EncodeOptions;
-use imdb_model::{Loss, MlpConfig};
+use imdb_model::{InputWeights, Loss, MlpConfig};
 use serde::{Deserialize, Serialize};
 
 /// RMSprop with Keras's update rule and defaults (`keras.optimizers.RMSprop()`).
@@ -72,6 +73,10 @@ pub struct ExperimentConfig {
     /// the reviews in their order every epoch (Keras's `shuffle=False`, as the Keras-parity test
     /// does to compare step by step). Validation and test order never matter.
     pub shuffle: Option<bool>,
+    /// How the features of a row are weighted before the first layer ([`Weighting`], computed
+    /// from each phase's training reviews and stored in the model). `None` (the default, the
+    /// seed's): multi-hot as it is. Needs `model.input_weights`.
+    pub weighting: Option<Weighting>,
     /// How reviews are encoded (Keras's `imdb.load_data` options).
     #[config(default = "EncodeOptions::default()")]
     pub data: EncodeOptions,
@@ -141,6 +146,17 @@ impl ExperimentConfig {
                 "model.input",
                 self.model.input.to_string(),
                 "must equal data.num_words (the width of the multi-hot vectors)",
+            );
+        }
+        if let Some((field, value)) = self.weighting.as_ref().and_then(Weighting::invalid) {
+            return invalid(field, value, "must be finite and > 0");
+        }
+        let weights = self.model.input_weights == Some(InputWeights::PerFeature);
+        if self.weighting.is_some() != weights {
+            return invalid(
+                "model.input_weights",
+                format!("{:?}", self.model.input_weights),
+                "must be \"per_feature\" exactly when a weighting is set (the model holds the weights)",
             );
         }
         if self.name.is_empty() || self.name.contains(['/', '\\']) || self.name.starts_with('.') {

@@ -3,9 +3,10 @@
 //!
 //! A sparse batch's first layer is two loops on a CPU:
 //!
-//! - forward, a gather-sum: `z[r] = Σ_{i ∈ row r} W₀[i]` (`nnz × units` adds, reading only the
-//!   kernel rows of words that occur, straight from the backend's buffer: no copy of `W₀`);
-//! - backward, a scatter-add: `∂W₀[i] = Σ_{rows r holding i} ∂z[r]`, for the rows the batch
+//! - forward, a gather-sum: `z[r] = Σ_{i ∈ row r} s_i·W₀[i]` (`nnz × units` adds, reading only
+//!   the kernel rows of words that occur, straight from the backend's buffer: no copy of `W₀`;
+//!   `s_i` the model's input weights, 1 without them);
+//! - backward, a scatter-add: `∂W₀[i] = s_i·Σ_{rows r holding i} ∂z[r]`, for the rows the batch
 //!   touched only ([`row_sparse`](crate::row_sparse)), or into a dense `[width, units]` gradient
 //!   when an L2 penalty gives every row of `W₀` a gradient anyway.
 //!
@@ -40,6 +41,8 @@ pub(crate) struct Tape {
     leaf: Tensor<2>,
     /// `W₀` as the model holds it (tracked).
     weight: Tensor<2>,
+    /// The model's input weights `s`, if it has them.
+    scale: Option<Tensor<1>>,
     form: KernelGradient,
 }
 
@@ -60,14 +63,17 @@ pub(crate) fn forward(
     form: KernelGradient,
 ) -> (Tensor<2>, Option<Tape>) {
     let mut tape = None;
-    let logits = imdb_model::__private::forward_with_kernel_product(mlp, |weight| {
+    let logits = imdb_model::__private::forward_with_kernel_product(mlp, |weight, scale| {
         let [width, units] = weight.dims();
         assert_eq!(
             input.width(),
             width,
             "sparse batch width must equal the model's input size"
         );
-        let sums = with_host_f32(&weight, |kernel| gather_sum(kernel, units, &input));
+        let sums = with_host_f32(&weight, |kernel| match &scale {
+            Some(s) => with_host_f32(s, |s| gather_sum(kernel, units, &input, Some(s))),
+            None => gather_sum(kernel, units, &input, None),
+        });
         let z = Tensor::<2>::from_data(
             TensorData::new(sums, [input.batch_size(), units]),
             &weight.device(),
@@ -80,6 +86,7 @@ pub(crate) fn forward(
             input,
             leaf: z.clone(),
             weight,
+            scale,
             form,
         });
         z
@@ -106,12 +113,25 @@ impl Tape {
                     self.weight.grad_remove(grads).is_none(),
                     "a row-sparse W₀ gradient cannot carry the L2 penalty's dense share"
                 );
-                let data = row_sparse::gradient(&grad_z, units, &self.input);
+                let data = match &self.scale {
+                    Some(s) => with_host_f32(s, |s| {
+                        row_sparse::gradient(&grad_z, units, &self.input, Some(s))
+                    }),
+                    None => row_sparse::gradient(&grad_z, units, &self.input, None),
+                };
                 Tensor::<2>::from_data(data, &device)
             }
             KernelGradient::Dense => {
                 let mut dense = vec![0.0f32; width * units];
                 scatter_add(&grad_z, units, &self.input, &mut dense, |i| i as usize);
+                if let Some(s) = &self.scale {
+                    // `s_i` is the same for every row holding `i`: scale the sums, not the adds.
+                    with_host_f32(s, |s| {
+                        for (line, &s) in dense.chunks_exact_mut(units).zip(s) {
+                            line.iter_mut().for_each(|g| *g *= s);
+                        }
+                    });
+                }
                 let grad_w =
                     Tensor::<2>::from_data(TensorData::new(dense, [width, units]), &device);
                 match self.weight.grad_remove(grads) {
@@ -124,19 +144,29 @@ impl Tape {
     }
 }
 
-/// `out[r] = Σ_{i ∈ row r} kernel[i]`, rows of `units` floats.
-fn gather_sum(kernel: &[f32], units: usize, input: &SparseBatch) -> Vec<f32> {
+/// `out[r] = Σ_{i ∈ row r} s_i·kernel[i]`, rows of `units` floats (`s_i = 1` without `scale`).
+fn gather_sum(
+    kernel: &[f32],
+    units: usize,
+    input: &SparseBatch,
+    scale: Option<&[f32]>,
+) -> Vec<f32> {
     let mut out = vec![0.0f32; input.batch_size() * units];
     // Common widths get a loop over fixed-size rows, which the compiler turns into a few vector
-    // adds per word.
-    match units {
-        16 => gather_rows::<16>(kernel, &mut out, input),
-        32 => gather_rows::<32>(kernel, &mut out, input),
+    // adds per word; the unweighted loop is its own instance, without the multiplies.
+    match (units, scale) {
+        (16, None) => gather_rows::<16>(kernel, &mut out, input, |_| 1.0),
+        (16, Some(s)) => gather_rows::<16>(kernel, &mut out, input, |i| s[i]),
+        (32, None) => gather_rows::<32>(kernel, &mut out, input, |_| 1.0),
+        (32, Some(s)) => gather_rows::<32>(kernel, &mut out, input, |i| s[i]),
         _ => {
             for (r, acc) in out.chunks_exact_mut(units).enumerate() {
                 for &i in input.row(r) {
                     let start = i as usize * units;
-                    add_assign(acc, &kernel[start..start + units]);
+                    let w = scale.map_or(1.0, |s| s[i as usize]);
+                    for (a, k) in acc.iter_mut().zip(&kernel[start..start + units]) {
+                        *a += w * k;
+                    }
                 }
             }
         }
@@ -144,15 +174,24 @@ fn gather_sum(kernel: &[f32], units: usize, input: &SparseBatch) -> Vec<f32> {
     out
 }
 
-fn gather_rows<const U: usize>(kernel: &[f32], out: &mut [f32], input: &SparseBatch) {
+fn gather_rows<const U: usize>(
+    kernel: &[f32],
+    out: &mut [f32],
+    input: &SparseBatch,
+    scale: impl Fn(usize) -> f32,
+) {
     let (kernel, _) = kernel.as_chunks::<U>();
     let (out, _) = out.as_chunks_mut::<U>();
     for (r, acc) in out.iter_mut().enumerate() {
         // A local sum lives in vector registers; adding into `acc` in place compiles to a
-        // load-add-store per float.
+        // load-add-store per float. `scale` is the constant 1 for multi-hot input, which the
+        // compiler folds away.
         let mut sum = [0.0f32; U];
         for &i in input.row(r) {
-            add_assign(&mut sum, &kernel[i as usize]);
+            let (row, w) = (&kernel[i as usize], scale(i as usize));
+            for (a, k) in sum.iter_mut().zip(row) {
+                *a += w * k;
+            }
         }
         *acc = sum;
     }

@@ -35,6 +35,7 @@ pub mod protocol;
 pub mod rmsprop;
 mod row_sparse;
 pub mod study;
+pub mod weighting;
 
 pub use backend::Backend;
 pub use batcher::{ImdbBatch, InputKind, MultiHotBatcher};
@@ -44,3 +45,4 @@ pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
 pub use plan::ExecutionPlan;
 pub use protocol::{Fitted, Results, RunOptions, fit, run_experiment};
+pub use weighting::Weighting;

@@ -221,7 +221,8 @@ pub struct Fitted {
 /// `model.fit(x, y, validation_data=(x_val, y_val), epochs, batch_size, shuffle)`.
 ///
 /// Trains `mlp` (its layers, activation, dropout and L2 are what train; `config.model` is only
-/// checked against its input width) for `config.epochs` epochs on `train` with the config's loss,
+/// checked against its input width; with a [`weighting`](ExperimentConfig::weighting), its input
+/// weights are computed from `train`) for `config.epochs` epochs on `train` with the config's loss,
 /// optimizer, batch size and order ([`ExperimentConfig::shuffle`]; the seed drives shuffling and
 /// dropout), evaluating on `valid` after every epoch. Burn's logs and checkpoints go into
 /// `opts.out_dir/fit/` (emptied first, unless `opts.resume`); nothing else is written. [`run_experiment`] runs this phase from a fresh
@@ -348,6 +349,13 @@ impl Phase {
 
         let device = opts.backend.device();
         let autodiff = device.clone().autodiff();
+        // Input weights from this phase's training reviews only (never validation or test).
+        let mlp = match config.weighting {
+            Some(weighting) => {
+                mlp.with_input_weights(&weighting.weights(&train, config.model.input))?
+            }
+            None => mlp,
+        };
         // `train()`: a model built on a plain device (or a `valid()` one) is made trainable.
         let mlp = mlp.fork(&autodiff).train();
         let model = Classifier {

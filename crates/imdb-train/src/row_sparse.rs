@@ -19,7 +19,7 @@ use crate::first_layer::scatter_add;
 const MAX_ROWS: usize = 1 << 24;
 
 /// The transpose of the gather-sum, for the rows `input` touches only: row `i` of the result's
-/// gradient part is `Σ_{rows r holding i} grad_z[r]`. Rows appear in increasing order.
+/// gradient part is `s_i·Σ_{rows r holding i} grad_z[r]` (`s_i = 1` without `scale`). Rows appear in increasing order.
 ///
 /// # Shapes
 ///
@@ -29,7 +29,12 @@ const MAX_ROWS: usize = 1 << 24;
 /// # Panics
 ///
 /// If `input` is wider than 2²⁴ columns (the row index would not be exact).
-pub(crate) fn gradient(grad_z: &[f32], units: usize, input: &SparseBatch) -> TensorData {
+pub(crate) fn gradient(
+    grad_z: &[f32],
+    units: usize,
+    input: &SparseBatch,
+    scale: Option<&[f32]>,
+) -> TensorData {
     let width = input.width();
     assert!(
         width <= MAX_ROWS,
@@ -58,7 +63,11 @@ pub(crate) fn gradient(grad_z: &[f32], units: usize, input: &SparseBatch) -> Ten
     let rows = slot.iter().enumerate().filter(|(_, s)| **s != UNTOUCHED);
     for ((i, _), sum) in rows.zip(sums.chunks_exact(units)) {
         out.push(i as f32);
-        out.extend_from_slice(sum);
+        match scale {
+            // The input weight of row i multiplies every gradient of that row.
+            Some(s) => out.extend(sum.iter().map(|g| g * s[i])),
+            None => out.extend_from_slice(sum),
+        }
     }
     TensorData::new(out, [k, line])
 }
@@ -99,7 +108,7 @@ mod tests {
     fn gradient_sums_the_rows_of_each_touched_id() {
         let input = SparseBatch::from_rows([vec![3u32, 1], vec![3], vec![]], 5).unwrap();
         let grad_z = [1.0, 2.0, 10.0, 20.0, 100.0, 200.0];
-        let data = gradient(&grad_z, 2, &input);
+        let data = gradient(&grad_z, 2, &input, None);
         assert_eq!(data.shape().dims::<2>(), [2, 3]);
         let values: Vec<f32> = data.try_to_vec::<f32>().unwrap();
         assert_eq!(values, [1.0, 1.0, 2.0, 3.0, 11.0, 22.0]);

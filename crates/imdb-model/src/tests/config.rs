@@ -194,6 +194,7 @@ Mlp {
   activation: Relu
   dropout: Dropout {prob: 0.5}
   l2: Some(0.002)
+  input_weights: None
   params: 1761
 }";
     assert_eq!(model.to_string(), expected);

@@ -1,7 +1,7 @@
 use burn::tensor::{Device, Tensor, Tolerance};
 
 use super::{Rng, device, values};
-use crate::{Activation, Loss, Mlp, MlpConfig, ModelError, SparseBatch, WeightInit};
+use crate::{Activation, InputWeights, Loss, Mlp, MlpConfig, ModelError, SparseBatch, WeightInit};
 
 #[test]
 fn csr_sorts_and_dedupes_each_row() {
@@ -70,9 +70,69 @@ fn configs(width: usize) -> Vec<MlpConfig> {
             .with_activation(Activation::Tanh)
             .with_l2(Some(0.01)),
         // Keras init too: zero biases, Glorot kernels.
-        base.with_hidden(vec![16, 16])
+        base.clone()
+            .with_hidden(vec![16, 16])
             .with_initializer(WeightInit::Keras),
+        // Input weights (set by `model`): negative, zero and positive ones.
+        base.with_hidden(vec![16, 16])
+            .with_input_weights(Some(InputWeights::PerFeature)),
     ]
+}
+
+/// The model of `config` on `device`; with input weights, `s_i = 0.7·(i mod 7 − 3)`.
+fn model(config: &MlpConfig, device: &Device) -> Mlp {
+    let mlp = config.init(device);
+    match config.input_weights {
+        Some(InputWeights::PerFeature) => {
+            let weights: Vec<f32> = (0..config.input)
+                .map(|i| 0.7 * ((i % 7) as f32 - 3.0))
+                .collect();
+            mlp.with_input_weights(&weights).unwrap()
+        }
+        None => mlp,
+    }
+}
+
+#[test]
+fn input_weights_are_checked() {
+    let device = device();
+    let plain = MlpConfig::new().with_input(4).init(&device);
+    assert_eq!(
+        plain.with_input_weights(&[1.0; 4]).unwrap_err(),
+        ModelError::NoInputWeights
+    );
+    let weighted = MlpConfig::new()
+        .with_input(4)
+        .with_input_weights(Some(InputWeights::PerFeature));
+    for bad in [&[1.0f32; 3][..], &[1.0, f32::NAN, 1.0, 1.0]] {
+        let err = weighted.init(&device).with_input_weights(bad).unwrap_err();
+        assert_eq!(
+            err,
+            ModelError::InputWeights {
+                expected: 4,
+                len: bad.len()
+            }
+        );
+    }
+}
+
+/// The input weights multiply the input: a weighted model on multi-hot rows equals an unweighted
+/// one with the same layers on the weighted rows.
+#[test]
+fn input_weights_multiply_the_input() {
+    let device = device();
+    device.seed(8);
+    let config = configs(20).pop().unwrap();
+    let weighted = model(&config, &device);
+    let plain = weighted.clone().with_input_weights(&[1.0; 20]).unwrap();
+    let batch = SparseBatch::from_rows(random_rows(&mut Rng(4), 6, 20), 20).unwrap();
+    let x = batch.to_dense(&device);
+    let s: Vec<f32> = (0..20).map(|i| 0.7 * ((i % 7) as f32 - 3.0)).collect();
+    let scaled = x.clone() * Tensor::<1>::from_floats(s.as_slice(), &device).unsqueeze_dim(0);
+    weighted.forward(x).into_data().assert_approx_eq::<f32>(
+        &plain.forward(scaled).into_data(),
+        Tolerance::absolute(1e-6),
+    );
 }
 
 fn targets(batch: usize, device: &Device) -> Tensor<2> {
@@ -86,7 +146,7 @@ fn sparse_forward_equals_dense_forward_on_multi_hot() {
     device.seed(11);
     let mut rng = Rng(0xC0FFEE);
     for config in configs(50) {
-        let model = config.init(&device);
+        let model = model(&config, &device);
         for batch in [1, 5, 17] {
             let csr = SparseBatch::from_rows(random_rows(&mut rng, batch, 50), 50).unwrap();
             let dense = model.forward(csr.to_dense(&device));
@@ -134,7 +194,7 @@ fn sparse_and_dense_gradients_are_equal() {
     device.seed(5);
     let mut rng = Rng(42);
     for config in configs(40) {
-        let model = config.init(&device);
+        let model = model(&config, &device);
         for loss_kind in [Loss::Bce, Loss::Mse] {
             let batch = 9;
             let csr = SparseBatch::from_rows(random_rows(&mut rng, batch, 40), 40).unwrap();
@@ -146,6 +206,11 @@ fn sparse_and_dense_gradients_are_equal() {
             let sparse = gradients(&model, model.loss(loss_kind, sparse_logits, y.clone()));
 
             assert_eq!(dense.len(), sparse.len());
+            // The input weights are a constant: no gradient on either path.
+            if let Some(weights) = &model.input_weights {
+                let grads = model.forward(csr.clone()).sum().backward();
+                assert!(weights.val().grad(&grads).is_none());
+            }
             for (k, (d, s)) in dense.iter().zip(&sparse).enumerate() {
                 let d = d.as_ref().expect("dense grad");
                 let s = s.as_ref().expect("sparse grad");
@@ -213,7 +278,7 @@ fn occlusion_equals_the_forward_of_each_row_without_each_word() {
     device.seed(3);
     let mut rng = Rng(99);
     for config in configs(30) {
-        let model = config.init(&device);
+        let model = model(&config, &device);
         let rows = random_rows(&mut rng, 7, 30);
         let batch = SparseBatch::from_rows(&rows, 30).unwrap();
         let occlusion = model.occlusion(&batch);
