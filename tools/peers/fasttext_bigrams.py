@@ -146,8 +146,8 @@ def main():
     result = {
         "tool": "fastText CLI, supervised, word bigrams",
         "settings": dict(best, wordNgrams=2, thread=1, seed=0,
-                         other="fastText defaults (loss softmax, minCount 1, bucket 2000000, "
-                               "lrUpdateRate 100, t 1e-4)"),
+                         other="fastText defaults otherwise (loss softmax, minCount 1, bucket 2000000, "
+                               "lrUpdateRate 100)"),
         "validation_accuracy": [dict(s, accuracy=a) for s, a in val],
         "test_accuracy": accs[0],
         "test_correct": int(round(accs[0] * len(test_labels))),

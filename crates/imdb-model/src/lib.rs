@@ -10,6 +10,8 @@
 //! - [`Mlp::forward`] on an [`MlpInput`]: a dense `[batch, input]` tensor, or the word ids of
 //!   each row ([`SparseBatch`]), whose first layer is a sum of kernel rows computed with Burn ops
 //!   on any backend. Both train under Burn's autodiff with nothing else to call.
+//! - Optional fixed input weights ([`InputWeights`], [`Mlp::with_input_weights`]): feature `i`
+//!   enters the first layer times `s_i` on every path, and the weights are saved with the model.
 //! - [`Mlp::predict_proba`] for probabilities, [`Mlp::occlusion`] for the logit of each example
 //!   with each of its words removed (explanations).
 //! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras;

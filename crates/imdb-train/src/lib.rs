@@ -14,6 +14,8 @@
 //!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run
 //!   (on CPU backends: a host gather-sum, and a lazy RMSprop on the touched rows of `W₀`).
 //!
+//! - [`Weighting`]: NBSVM's log-count ratio as input weights, computed from each phase's
+//!   training reviews and stored in the model (`ExperimentConfig::weighting`).
 //! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
 //!
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
