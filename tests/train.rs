@@ -516,3 +516,60 @@ fn input_weights_come_from_the_training_part_only() {
     assert_eq!(trained(&train, &with_review_changed(&valid, 0)), weights);
     assert_ne!(trained(&with_review_changed(&train, 0), &valid), weights);
 }
+
+/// An experiment that does not fit its data is refused before any work, naming both sides:
+/// `num_words` unset (every word kept) under a 10,000-wide model, which used to stop the batching
+/// thread mid-epoch; data encoded with other options than the experiment's; and `fit` given word
+/// ids beyond the model's input.
+#[test]
+fn an_experiment_that_does_not_fit_its_data_is_refused_before_any_work() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("never");
+    let every_word = burn_imdb::data::EncodeOptions::keras().with_num_words(None);
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(tmp.path().join("cache"))
+        .options(every_word.clone())
+        .load()
+        .unwrap();
+    let width = imdb.vocabulary_width();
+    assert!(width > 10_000, "the sample has {width} distinct terms");
+    let config = small_config("wide").with_data(every_word);
+    let err = run_experiment(&config, &imdb, &opts(&out)).unwrap_err();
+    let TrainError::DataMismatch {
+        setting,
+        config: ours,
+        data,
+        ..
+    } = &err
+    else {
+        panic!("expected DataMismatch, got {err}")
+    };
+    assert!(setting.starts_with("model.input"), "{setting}");
+    assert_eq!(
+        (ours.as_str(), data.as_str()),
+        ("10000", width.to_string().as_str())
+    );
+    assert!(err.to_string().contains(&width.to_string()), "{err}");
+    assert!(!out.exists(), "nothing is written");
+
+    // Data encoded with other options: the differing option is named with both values.
+    let sample = sample(&tmp.path().join("cache"));
+    let pairs =
+        small_config("pairs").with_data(burn_imdb::data::EncodeOptions::keras().with_ngrams(2));
+    let err = run_experiment(&pairs, &sample, &opts(&out)).unwrap_err();
+    assert!(matches!(err, TrainError::DataMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("ngrams = 2 vs 1"), "{err}");
+    assert!(!out.exists());
+
+    // `fit` on reviews whose ids need a wider input than the model's.
+    let (train, valid) = imdb.train_dataset().split_validation(1_000).unwrap();
+    let narrow = small_config("narrow");
+    let mlp = narrow.model.init(&Device::flex());
+    let err = fit(&narrow, mlp, &train, &valid, &opts(&out)).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::DataMismatch { config, .. } if config == "10000"),
+        "{err}"
+    );
+    assert!(!out.join("fit").exists());
+}

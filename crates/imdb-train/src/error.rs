@@ -19,6 +19,18 @@ pub enum TrainError {
         /// The accepted range.
         reason: &'static str,
     },
+    /// The experiment and the data it was given disagree; nothing was started.
+    #[error("the experiment's {setting} is {config}, but the data's is {data}: {hint}")]
+    DataMismatch {
+        /// What disagrees, e.g. `model.input` against the data's width.
+        setting: &'static str,
+        /// The experiment's side.
+        config: String,
+        /// The data's side.
+        data: String,
+        /// How to make them agree.
+        hint: &'static str,
+    },
     /// The model configuration is invalid.
     #[error(transparent)]
     Model(#[from] imdb_model::ModelError),

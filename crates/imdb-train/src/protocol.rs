@@ -107,13 +107,7 @@ pub fn run_experiment(
     opts: &RunOptions,
 ) -> Result<Results> {
     config.validate()?;
-    if imdb.options != config.data {
-        return Err(TrainError::InvalidConfig {
-            field: "data",
-            value: format!("{:?}", imdb.options),
-            reason: "the loaded data was encoded with other options than the experiment's",
-        });
-    }
+    check_data(config, imdb)?;
     let out = &opts.out_dir;
     prepare_out_dir(config, out, opts.resume)?;
 
@@ -206,6 +200,48 @@ fn dense() -> InputKind {
     InputKind::Dense
 }
 
+/// The experiment against the data it is given, before any work: the encoding options (the
+/// vocabulary size, the n-gram option, ...) one by one, then the model's input width against the
+/// width of the data's multi-hot rows.
+///
+/// # Errors
+/// [`TrainError::DataMismatch`] naming the setting and both values.
+pub fn check_data(config: &ExperimentConfig, imdb: &Imdb) -> Result<()> {
+    if imdb.options != config.data {
+        let (ours, theirs) = (
+            serde_json::to_value(&config.data).expect("options serialise"),
+            serde_json::to_value(&imdb.options).expect("options serialise"),
+        );
+        let differing: Vec<String> = ours
+            .as_object()
+            .expect("options are a JSON object")
+            .iter()
+            .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
+            .map(|(k, v)| format!("{k} = {v} vs {}", theirs[k.as_str()]))
+            .collect();
+        return Err(TrainError::DataMismatch {
+            setting: "data (encoding options)",
+            config: format!("{ours}"),
+            data: format!("{theirs} ({})", differing.join(", ")),
+            hint: "load the data with the experiment's `data` options",
+        });
+    }
+    check_width(config, imdb.vocabulary_width())
+}
+
+/// `model.input` against the width `width` the data's word ids need.
+fn check_width(config: &ExperimentConfig, width: usize) -> Result<()> {
+    if config.model.input != width {
+        return Err(TrainError::DataMismatch {
+            setting: "model.input (the width of a multi-hot row)",
+            config: config.model.input.to_string(),
+            data: width.to_string(),
+            hint: "set model.input to the data's width, or data.num_words to model.input",
+        });
+    }
+    Ok(())
+}
+
 /// What [`fit`] returns: the trained model and its history.
 #[derive(Debug)]
 pub struct Fitted {
@@ -230,8 +266,8 @@ pub struct Fitted {
 /// weights in two frameworks, as the Keras-parity test does).
 ///
 /// # Errors
-/// An invalid config, a model whose input width is not `config.model.input`, a diverging loss,
-/// an interrupted training.
+/// An invalid config, a model whose input width is not `config.model.input`, a word id that does
+/// not fit it ([`TrainError::DataMismatch`]), a diverging loss, an interrupted training.
 pub fn fit(
     config: &ExperimentConfig,
     mlp: Mlp,
@@ -245,6 +281,20 @@ pub fn fit(
             field: "model.input",
             value: config.model.input.to_string(),
             reason: "differs from the input width of the model given to fit",
+        });
+    }
+    // Every word id must fit the model's input: a wider one would stop the batching thread.
+    let widest = [train, valid]
+        .iter()
+        .flat_map(|d| (0..d.len()).filter_map(|i| d.review(i).0.iter().max()))
+        .max()
+        .map_or(0, |&m| m as usize + 1);
+    if widest > config.model.input {
+        return Err(TrainError::DataMismatch {
+            setting: "model.input (the width of a multi-hot row)",
+            config: config.model.input.to_string(),
+            data: format!("{widest} (its largest word id + 1)"),
+            hint: "encode the data with data.num_words = model.input",
         });
     }
     let dir = opts.out_dir.join("fit");
