@@ -159,19 +159,14 @@ fn read_vec<T: Plain>(
     Ok(bytes.chunks_exact(size).map(T::from_le).collect())
 }
 
-/// Writes a cache file atomically: a temp file in the same directory, renamed into place once
-/// complete, so an interrupted write never leaves a file a later run would trust.
+/// Writes a cache file atomically ([`crate::atomic`]), so an interrupted write never leaves a
+/// file a later run would trust.
 pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
-    let dir = path.parent().expect("cache paths have a parent");
-    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".imdb-")
-        .suffix(".npz.part")
-        .tempfile_in(dir)
-        .map_err(|e| DataError::io(dir, e))?;
-    let io = |e: std::io::Error| DataError::io(tmp.path(), e);
+    let mut tmp = crate::atomic::AtomicFile::new(path).map_err(|e| DataError::io(path, e))?;
+    let tmp_path = tmp.path().to_owned();
+    let io = |e: std::io::Error| DataError::io(&tmp_path, e);
     {
-        let mut npz = ZipWriter::new(BufWriter::with_capacity(1 << 20, tmp.as_file()));
+        let mut npz = ZipWriter::new(BufWriter::with_capacity(1 << 20, tmp.file()));
         write_array(&mut npz, "key", key.as_bytes()).map_err(io)?;
         for (prefix, split) in [("train", &data.train), ("test", &data.test)] {
             write_array(&mut npz, &format!("{prefix}_tokens"), split.flat_tokens()).map_err(io)?;
@@ -188,10 +183,7 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
         let mut buffered = npz.finish().map_err(|e| io(e.into()))?;
         buffered.flush().map_err(io)?;
     }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path)
-        .map_err(|e| DataError::io(path, e.error))?;
-    Ok(())
+    tmp.commit().map_err(|e| DataError::io(path, e))
 }
 
 /// Writes `data` as the 1-D array `{name}.npy` of the archive, as numpy's `savez` would.

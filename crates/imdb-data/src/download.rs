@@ -83,17 +83,12 @@ pub fn download_verified_with(
     };
     fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
 
-    // Same directory as `dest`, so the final rename never crosses file systems. The name says
-    // what it is if a killed process ever leaves one behind; dropping it deletes it, which is
-    // how every early return below cleans up.
+    // Beside `dest` ([`crate::atomic`]); dropping it deletes it, which is how every early return
+    // below cleans up.
     let file_name = dest
         .file_name()
         .map_or("download".into(), |n| n.to_string_lossy());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| DataError::io(dir, e))?;
+    let mut tmp = crate::atomic::AtomicFile::new(dest).map_err(|e| DataError::io(dir, e))?;
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(timeouts.connect))
@@ -120,7 +115,7 @@ pub fn download_verified_with(
     // are what bound a hostile server.
     let streamed = stream_body(
         response.into_body().into_reader(),
-        tmp.as_file_mut(),
+        tmp.file(),
         &bar,
         want_len,
     );
@@ -147,14 +142,9 @@ pub fn download_verified_with(
         });
     }
 
-    // Data on disk before the name points at it: otherwise a crash right after the rename
-    // could leave a complete-looking `dest` with missing contents.
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| DataError::io(tmp.path(), e))?;
-    tmp.persist(dest)
-        .map_err(|e| DataError::io(dest, e.error))?;
-    sync_dir(dir);
+    // Synced before the name points at it, and the rename synced too: a crash right after cannot
+    // leave a complete-looking `dest` with missing contents.
+    tmp.commit().map_err(|e| DataError::io(dest, e))?;
     Ok(dest.to_path_buf())
 }
 
@@ -296,17 +286,6 @@ fn progress_bar(len: Option<u64>, name: &str, quiet: bool) -> ProgressBar {
     };
     bar.set_message(name.to_string());
     bar
-}
-
-/// Makes the rename itself durable. Best effort: a failure here cannot un-write a verified
-/// file, and Windows cannot open directories this way at all.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]

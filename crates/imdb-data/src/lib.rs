@@ -23,6 +23,7 @@
 //!
 //! The data: Maas et al., *Learning Word Vectors for Sentiment Analysis*, ACL 2011.
 
+pub mod atomic;
 mod cache;
 pub mod dataset;
 pub mod download;

@@ -65,7 +65,7 @@ impl Manifest {
 /// `word_index` is `None` when the training data had no vocabulary; then no `word_index.json` is
 /// written and [`SentimentClassifier::load`](crate::SentimentClassifier::load) refuses the
 /// directory, naming the missing file. Callers wanting atomicity write into a temporary directory
-/// and rename it (as `imdb-train` does).
+/// and swap it in with `imdb_data::atomic::replace_dir` (as `imdb-train` does).
 ///
 /// # Errors
 /// [`PredictError::Io`] or [`PredictError::Weights`] naming the file that could not be written.

@@ -1,6 +1,6 @@
 //! Checkpoints that are never half-written: Burn's file checkpointer writes in place, so a run
 //! killed mid-write would leave a truncated `model-N.bpk` that `--resume` then trusts. Ours writes
-//! `.name-N.part.bpk` and renames it into place.
+//! with [`imdb_data::atomic::AtomicFile`]: a temp file beside it, synced and renamed into place.
 
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use std::path::{Path, PathBuf};
@@ -28,10 +28,10 @@ impl AtomicFileCheckpointer {
 
 impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
-        std::fs::create_dir_all(&self.dir).map_err(CheckpointerError::IOError)?;
-        let part = self.dir.join(format!(".{}-{epoch}.part.bpk", self.name));
-        record.save(part.clone())?;
-        std::fs::rename(&part, self.path(epoch)).map_err(CheckpointerError::IOError)
+        let file = imdb_data::atomic::AtomicFile::new(&self.path(epoch))
+            .map_err(CheckpointerError::IOError)?;
+        record.save(file.path().to_owned())?;
+        file.commit().map_err(CheckpointerError::IOError)
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

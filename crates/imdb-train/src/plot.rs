@@ -92,13 +92,8 @@ pub(crate) fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32))
         path: path.to_owned(),
         message,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
-    let tmp = tempfile::Builder::new()
-        .prefix(".plot-")
-        .suffix(&format!(".{ext}"))
-        .tempfile_in(dir)
-        .map_err(|e| TrainError::io(dir, e))?;
+    let tmp = imdb_data::atomic::AtomicFile::new(path).map_err(|e| TrainError::io(path, e))?;
     if ext == "svg" {
         let root = SVGBackend::new(tmp.path(), size).into_drawing_area();
         drawing.draw(&root).map_err(|e| plot_err(e.to_string()))?;
@@ -108,8 +103,7 @@ pub(crate) fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32))
         drawing.draw(&root).map_err(|e| plot_err(e.to_string()))?;
         root.present().map_err(|e| plot_err(e.to_string()))?;
     }
-    tmp.persist(path)
-        .map_err(|e| TrainError::io(path, e.error))?;
+    tmp.commit().map_err(|e| TrainError::io(path, e))?;
     Ok(())
 }
 

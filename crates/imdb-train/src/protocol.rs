@@ -510,7 +510,7 @@ fn write_artifacts(
 /// Writes the self-contained model directory (see [`imdb_predict::model_dir`]): the model
 /// crate's `config.json` and `model.bpk`, plus the encoding options and training vocabulary that
 /// prediction from text needs, and a versioned `manifest.json`. Built in a temp directory and
-/// renamed into place.
+/// swapped into place ([`imdb_data::atomic::replace_dir`]).
 fn save_model(
     config: &ExperimentConfig,
     model: &Classifier,
@@ -530,29 +530,14 @@ fn save_model(
         &imdb.options,
         imdb.word_index.as_ref(),
     )?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
-    }
-    let tmp = tmp.keep();
-    std::fs::rename(&tmp, dir).map_err(|e| TrainError::io(dir, e))
+    // Swapped in whole: a reader (or a crash) finds the old model or the new one, never none.
+    imdb_data::atomic::replace_dir(tmp.path(), dir).map_err(|e| TrainError::io(dir, e))
 }
 
-/// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
+/// Writes `bytes` to `path` with [`imdb_data::atomic::write`]: the old file or the new one,
+/// never half of one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| TrainError::io(dir, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| TrainError::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| TrainError::io(tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io(path, e.error))?;
-    Ok(())
+    imdb_data::atomic::write(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
