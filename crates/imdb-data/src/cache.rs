@@ -43,6 +43,7 @@ pub(crate) fn path(cache_dir: &Path, key: &str) -> PathBuf {
         .join(format!("imdb-{}.npz", &key[..32]))
 }
 
+/// Lower-case hex of `bytes` (digests in cache keys, checksums and download checks).
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -133,7 +133,7 @@ pub fn download_verified_with(
             });
         }
     };
-    let got = to_hex(&hasher.finalize());
+    let got = crate::cache::hex(&hasher.finalize());
     if !got.eq_ignore_ascii_case(spec.sha256.trim()) {
         return Err(DataError::ChecksumMismatch {
             url: spec.url.to_string(),
@@ -225,11 +225,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
             Err(e) => return Err(DataError::io(path, e)),
         }
     }
-    Ok(to_hex(&hasher.finalize()))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(crate::cache::hex(&hasher.finalize()))
 }
 
 fn network(url: &str, message: String) -> DataError {
@@ -406,7 +402,7 @@ mod tests {
     }
 
     fn hex_of(bytes: &[u8]) -> String {
-        to_hex(&Sha256::digest(bytes))
+        crate::cache::hex(&Sha256::digest(bytes))
     }
 
     /// Sorted file names in `dir`: shows any temp file left behind.

@@ -54,12 +54,16 @@ pub fn read_learner_history(dir: &Path, epochs: usize) -> Result<Vec<EpochMetric
         .map(|i| EpochMetrics {
             epoch: i + 1,
             loss: loss[i],
-            // Burn's AccuracyMetric reports percent.
-            accuracy: acc[i] / 100.0,
+            accuracy: fraction(acc[i]),
             val_loss: val_loss[i],
-            val_accuracy: val_acc[i] / 100.0,
+            val_accuracy: fraction(val_acc[i]),
         })
         .collect())
+}
+
+/// Burn's `AccuracyMetric` reports percent; Keras, and everything here, a fraction.
+pub(crate) fn fraction(percent: f64) -> f64 {
+    percent / 100.0
 }
 
 /// The epoch `selection` picks from `history` (1-based). Ties go to the earliest epoch.

@@ -7,6 +7,7 @@
 //! are not used: its terminal dashboard is compiled out (see `Cargo.toml`) and its plain renderer
 //! prints a debug line per batch.
 
+use crate::history::fraction;
 use burn::train::EarlyStoppingStrategy;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::MetricDefinition;
@@ -66,11 +67,11 @@ impl EarlyStoppingStrategy for EpochMonitor {
         };
         let (loss, acc) = (
             get("Loss", &Split::Train),
-            get("Accuracy", &Split::Train) / 100.0,
+            fraction(get("Accuracy", &Split::Train)),
         );
         let (val_loss, val_acc) = (
             get("Loss", &Split::Valid),
-            get("Accuracy", &Split::Valid) / 100.0,
+            fraction(get("Accuracy", &Split::Valid)),
         );
         if self.print {
             let v = if self.has_valid { "val" } else { "test" };
