@@ -48,6 +48,24 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     }
 }
 
+/// Reads the model, optimizer and scheduler checkpoints of `epoch` in `dir` as a resumed run
+/// will. Burn's Learner panics on a checkpoint it cannot read; this turns that into an error
+/// naming the file, before the Learner starts.
+///
+/// # Errors
+/// The first file that cannot be read, and why.
+pub fn check_checkpoint(dir: &Path, epoch: usize) -> Result<(), (PathBuf, CheckpointerError)> {
+    use burn::optim::OptimizerRecord;
+    use burn::optim::lr_scheduler::LrSchedulerRecord;
+    use burn::store::ModuleRecord;
+    let path = |name: &str| dir.join(format!("{name}-{epoch}.bpk"));
+    let named = |name: &'static str| move |e| (path(name), e);
+    <ModuleRecord as Checkpoint>::load(path("model")).map_err(named("model"))?;
+    <OptimizerRecord as Checkpoint>::load(path("optim")).map_err(named("optim"))?;
+    <LrSchedulerRecord as Checkpoint>::load(path("scheduler")).map_err(named("scheduler"))?;
+    Ok(())
+}
+
 /// The last epoch whose model, optimizer and scheduler checkpoints are all in `dir` (0 if none).
 pub fn last_complete_checkpoint(dir: &Path) -> usize {
     let Ok(listing) = std::fs::read_dir(dir) else {

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::batcher::{InputKind, MultiHotBatcher};
-use crate::checkpoint::{AtomicFileCheckpointer, last_complete_checkpoint};
+use crate::checkpoint::{AtomicFileCheckpointer, check_checkpoint, last_complete_checkpoint};
 use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
@@ -456,6 +456,13 @@ impl Phase {
             .with_application_logger(None)
             .renderer(Box::new(renderer));
         if done > 0 {
+            check_checkpoint(&checkpoint_dir, done).map_err(|(path, e)| TrainError::Resume {
+                path,
+                reason: format!(
+                    "the checkpoint of epoch {done} cannot be read ({e}); run again without \
+                     --resume to start over"
+                ),
+            })?;
             training = training.checkpoint(done);
         }
         let optim = plan.optimizer(&config.optimizer);
