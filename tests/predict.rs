@@ -489,6 +489,46 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("manifest.json"));
 }
 
+/// Trains a tiny model named `name` (2 epochs) on the embedded sample encoded with `data` at
+/// `width` features, NB-weighted if asked, under `root`; returns the data and the classifier
+/// loaded from the run's model directory.
+fn train_on_sample(
+    root: &Path,
+    name: &str,
+    data: burn_imdb::data::EncodeOptions,
+    width: usize,
+    weighting: Option<burn_imdb::train::Weighting>,
+) -> (burn_imdb::data::Imdb, SentimentClassifier) {
+    let imdb = ImdbLoader::new(DataSource::Embedded)
+        .cache_dir(root.join("cache"))
+        .options(data.clone())
+        .load()
+        .unwrap();
+    let mut config = ExperimentConfig::new()
+        .with_name(name.into())
+        .with_validation(Some(1_000))
+        .with_epochs(2)
+        .with_batch_size(256)
+        .with_seed(7)
+        .with_data(data)
+        .with_weighting(weighting);
+    config.model = config
+        .model
+        .with_input(width)
+        .with_input_weights(weighting.map(|_| burn_imdb::model::InputWeights::PerFeature));
+    let opts = RunOptions {
+        out_dir: root.join(name),
+        backend: Backend::select(Some("flex")).unwrap(),
+        input: InputKind::Sparse,
+        resume: false,
+        quiet: true,
+    };
+    let r = run_experiment(&config, &imdb, &opts).unwrap();
+    assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);
+    let c = SentimentClassifier::load(root.join(name), &Device::flex()).unwrap();
+    (imdb, c)
+}
+
 /// A model trained on words and word pairs reads new text with pairs too: the model directory
 /// carries `ngrams`, and the classifier's encoding of a text holds the pair's index. The
 /// explanation may then name a pair ("not good") as well as words.
@@ -498,30 +538,7 @@ fn a_bigram_model_predicts_from_pairs() {
     let data = burn_imdb::data::EncodeOptions::keras()
         .with_num_words(Some(20_000))
         .with_ngrams(2);
-    let imdb = ImdbLoader::new(DataSource::Embedded)
-        .cache_dir(tmp.path().join("cache"))
-        .options(data.clone())
-        .load()
-        .unwrap();
-    let mut config = ExperimentConfig::new()
-        .with_name("pairs".into())
-        .with_validation(Some(1_000))
-        .with_epochs(2)
-        .with_batch_size(256)
-        .with_seed(7)
-        .with_data(data);
-    config.model = config.model.with_input(20_000);
-    let opts = RunOptions {
-        out_dir: tmp.path().join("pairs"),
-        backend: Backend::select(Some("flex")).unwrap(),
-        input: InputKind::Sparse,
-        resume: false,
-        quiet: true,
-    };
-    let r = run_experiment(&config, &imdb, &opts).unwrap();
-    assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);
-
-    let c = SentimentClassifier::load(tmp.path().join("pairs"), &Device::flex()).unwrap();
+    let (imdb, c) = train_on_sample(tmp.path(), "pairs", data, 20_000, None);
     assert_eq!(c.encoding().ngrams, 2);
     let index = imdb.word_index.as_ref().unwrap();
     let pair = index.rank("of the").expect("a frequent pair is ranked");
@@ -540,42 +557,14 @@ fn a_bigram_model_predicts_from_pairs() {
 /// classifier encodes a text with its triples, and its predictions apply the weights.
 #[test]
 fn a_weighted_trigram_model_round_trips_through_its_directory() {
-    use burn_imdb::model::InputWeights;
     use burn_imdb::train::Weighting;
     let tmp = tempfile::tempdir().unwrap();
     let width = 30_000;
     let data = burn_imdb::data::EncodeOptions::keras()
         .with_num_words(Some(width))
         .with_ngrams(3);
-    let imdb = ImdbLoader::new(DataSource::Embedded)
-        .cache_dir(tmp.path().join("cache"))
-        .options(data.clone())
-        .load()
-        .unwrap();
     let weighting = Weighting::NbLogCountRatio { alpha: 1.0 };
-    let mut config = ExperimentConfig::new()
-        .with_name("nb".into())
-        .with_validation(Some(1_000))
-        .with_epochs(2)
-        .with_batch_size(256)
-        .with_seed(7)
-        .with_data(data)
-        .with_weighting(Some(weighting));
-    config.model = config
-        .model
-        .with_input(width)
-        .with_input_weights(Some(InputWeights::PerFeature));
-    let opts = RunOptions {
-        out_dir: tmp.path().join("nb"),
-        backend: Backend::select(Some("flex")).unwrap(),
-        input: InputKind::Sparse,
-        resume: false,
-        quiet: true,
-    };
-    let r = run_experiment(&config, &imdb, &opts).unwrap();
-    assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);
-
-    let c = SentimentClassifier::load(tmp.path().join("nb"), &Device::flex()).unwrap();
+    let (imdb, c) = train_on_sample(tmp.path(), "nb", data, width, Some(weighting));
     assert_eq!(c.encoding().ngrams, 3);
     let triple = imdb.word_index.as_ref().unwrap().rank("one of the");
     let encoded = c.encode("It is one of the best.");
