@@ -113,11 +113,14 @@ fn a_short_run_learns_and_writes_every_artifact() {
         assert!(results.get(key).is_some(), "results.json lacks {key}");
     }
     assert_eq!(results["backend"], "flex");
-    // No temp files left behind.
+    // No temp files left behind (`.lock` is the run's lock file, kept: see the README).
     let stray: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with('.') && name != ".lock"
+        })
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 
@@ -598,4 +601,54 @@ fn resuming_from_a_damaged_checkpoint_names_the_file() {
     let text = err.to_string();
     assert!(text.contains("model-2.bpk"), "{text}");
     assert!(text.contains("without --resume"), "{text}");
+}
+
+/// Two real processes on one output directory: the second fails at once, naming the directory
+/// and the first's process id, and the first finishes unharmed. (On main both ran and
+/// interleaved their checkpoints and logs.)
+#[test]
+fn a_second_run_on_the_same_output_directory_fails_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let config_path = tmp.path().join("busy.json");
+    // Small batches: long enough for the second process to meet the first.
+    small_config("busy")
+        .with_epochs(6)
+        .with_batch_size(16)
+        .save(&config_path)
+        .unwrap();
+    let out = tmp.path().join("busy");
+    let mut first = baseline(&config_path, &out, false, &cache).spawn().unwrap();
+    let lock = out.join(".lock");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended early"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no lock after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = baseline(&config_path, &out, false, &cache)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second run must fail");
+    assert!(stderr.contains("in use by another run"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {}", first.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&out.display().to_string()), "{stderr}");
+    assert!(
+        still_running,
+        "the first run was still going when the second gave up"
+    );
+    assert!(first.wait().unwrap().success());
+    assert_eq!(results(&out).history.len(), 6);
 }

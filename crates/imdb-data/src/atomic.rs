@@ -38,10 +38,14 @@ impl AtomicFile {
             Some(ext) => format!(".part.{}", ext.to_string_lossy()),
             None => ".part".into(),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(&suffix)
-            .tempfile_in(dir)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(&suffix);
+        // A temp file is private (0600) by default; the result is an ordinary file, so it gets
+        // the mode a plain create would (0666 less the umask).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(dir)?;
         Ok(Self {
             tmp,
             dest: dest.to_owned(),
@@ -182,6 +186,19 @@ mod tests {
         write(&dest, b"two").unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"two");
         assert_eq!(names(&dir.path().join("sub")), ["results.json"]);
+    }
+
+    /// The written file has a plain file's mode, not a temp file's 0600.
+    #[cfg(unix)]
+    #[test]
+    fn a_written_file_is_an_ordinary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (atomic, plain) = (dir.path().join("a"), dir.path().join("b"));
+        write(&atomic, b"x").unwrap();
+        std::fs::write(&plain, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
     }
 
     #[test]

@@ -78,6 +78,14 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+    /// Another run holds the output directory (its lock file `.lock`); nothing was started.
+    #[error("{dir} is in use by another run ({holder}); wait for it or choose another --out")]
+    OutputInUse {
+        /// The output directory.
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (`process N`).
+        holder: String,
+    },
     /// An I/O error on a named file.
     #[error("{path}: {source}")]
     Io {

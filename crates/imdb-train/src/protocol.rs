@@ -109,6 +109,8 @@ pub fn run_experiment(
     config.validate()?;
     check_data(config, imdb)?;
     let out = &opts.out_dir;
+    // Held until the run returns: a second run on the same directory fails at once.
+    let _lock = lock_out_dir(out)?;
     prepare_out_dir(config, out, opts.resume)?;
 
     // A multi-hot row only sees which words occur: reduce each review to its sorted word set
@@ -341,6 +343,47 @@ fn initial_model(config: &ExperimentConfig) -> Result<Mlp> {
     let host = Device::flex().autodiff();
     host.seed(config.seed);
     Ok(config.model.try_init(&host)?)
+}
+
+/// An exclusive advisory lock on `out/.lock` (the OS drops it when the process ends, even on
+/// `kill -9`), holding the process id for the error a second run gets.
+///
+/// # Errors
+/// [`TrainError::OutputInUse`] naming the directory and the holder's process id.
+fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let path = out.join(".lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| TrainError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let pid = format!("process {}", std::process::id());
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(pid.as_bytes()))
+                .map_err(|e| TrainError::io(&path, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(TrainError::OutputInUse {
+                dir: out.to_owned(),
+                holder: if holder.is_empty() {
+                    "a process".into()
+                } else {
+                    holder
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(TrainError::io(&path, e)),
+    }
 }
 
 /// Creates `out`; for a fresh run, removes what an earlier run left there (Burn picks up stale
