@@ -6,7 +6,7 @@
 the Debian package's `fasttext`, found on PATH unless --fasttext says otherwise).
 
 Protocol: reviews read, ordered and shuffled exactly as the Rust crate does (seed 113) and
-tokenised by tools/peers/tokenize.py (the port of crates/imdb-data/src/tokenize.rs); each review is
+tokenised by tools/peers/imdb_tokens.py (the port of crates/imdb-data/src/tokenize.rs); each review is
 written as one line, `__label__pos|__label__neg` followed by its tokens joined by single spaces.
 The settings are chosen on the seed notebook's split of the *training* reviews only (train on
 reviews 10,000..25,000, score on the first 10,000); then `fasttext supervised` is rerun on all
@@ -16,13 +16,8 @@ test reviews with `fasttext predict`. `-thread 1` throughout, so every run is re
 """
 
 import os
-import sys
-
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
@@ -32,9 +27,7 @@ import tempfile  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("peers_tokenize", os.path.join(_HERE, "tokenize.py"))
-tk = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tk)
+import imdb_tokens as tk  # noqa: E402  (beside this script: Python puts its folder first)
 
 VALIDATION = 10_000
 RUNS = 3

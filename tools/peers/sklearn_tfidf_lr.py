@@ -5,7 +5,7 @@
 (run from the repository root; DATA defaults to ../shared/data/aclImdb_labeled.tar.gz).
 
 Protocol: the reviews are read, ordered and shuffled exactly as the Rust crate does (seed 113),
-and tokenised by tools/peers/tokenize.py (the port of crates/imdb-data/src/tokenize.rs). C is
+and tokenised by tools/peers/imdb_tokens.py (the port of crates/imdb-data/src/tokenize.rs). C is
 chosen on the seed notebook's split of the *training* reviews only: fit on training reviews
 10,000..25,000, score on the first 10,000. Then the vectoriser and the model are refitted on all
 25,000 training reviews (three times, for the median wall time) and evaluated once on the 25,000
@@ -13,19 +13,12 @@ test reviews.
 """
 
 import os
-import sys
 
 # Single-threaded BLAS/OpenMP: the machine has 2 cores and liblinear is single-threaded anyway.
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
-# tools/peers/tokenize.py shares its name with the standard library's tokenize: keep this folder
-# off sys.path and load the port under another name.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
-
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -36,9 +29,7 @@ import sklearn  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("peers_tokenize", os.path.join(_HERE, "tokenize.py"))
-tk = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tk)
+import imdb_tokens as tk  # noqa: E402  (beside this script: Python puts its folder first)
 
 VALIDATION = 10_000
 C_GRID = [1.0, 2.0, 3.0, 5.0, 7.0, 10.0]

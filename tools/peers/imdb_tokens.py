@@ -26,14 +26,6 @@ Run as a script, it checks itself against the Rust unit tests' expected values.
 
 from __future__ import annotations
 
-import os as _os
-import sys as _sys
-
-if __name__ == "__main__":
-    # This file shares its name with the standard library's ``tokenize`` (which numpy imports):
-    # run as a script, its folder must not shadow the standard module.
-    _here = _os.path.dirname(_os.path.realpath(__file__))
-    _sys.path[:] = [p for p in _sys.path if _os.path.realpath(p or _os.curdir) != _here]
 
 import re as _re
 import tarfile
@@ -174,7 +166,7 @@ def _self_test() -> None:
     ti, _ = keras_order(25_000, 25_000)
     assert list(ti[:5]) == [7798, 13226, 18078, 793, 17499], ti[:5]
     assert list(ti[-3:]) == [22690, 4828, 14501], ti[-3:]
-    print("tokenize.py: all checks against the Rust tests pass")
+    print("imdb_tokens.py: all checks against the Rust tests pass")
 
 
 if __name__ == "__main__":
