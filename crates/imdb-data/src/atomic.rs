@@ -165,18 +165,20 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// Sorted file names in `dir`: shows any temp file left behind (the tests of every writer).
+#[cfg(test)]
+pub(crate) fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
 
     #[test]
     fn a_write_replaces_the_file_and_leaves_nothing_else() {
@@ -185,7 +187,7 @@ mod tests {
         write(&dest, b"one").unwrap();
         write(&dest, b"two").unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"two");
-        assert_eq!(names(&dir.path().join("sub")), ["results.json"]);
+        assert_eq!(listing(&dir.path().join("sub")), ["results.json"]);
     }
 
     /// The written file has a plain file's mode, not a temp file's 0600.
@@ -213,7 +215,7 @@ mod tests {
             // Dropped: a failed writer returns early like this.
         }
         assert_eq!(std::fs::read(&dest).unwrap(), b"good");
-        assert_eq!(names(dir.path()), ["model.bpk"]);
+        assert_eq!(listing(dir.path()), ["model.bpk"]);
     }
 
     /// A reader polling the directory while it is replaced a hundred times always finds it,
@@ -253,7 +255,7 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
         assert_eq!(std::fs::read_to_string(target.join("b")).unwrap(), "100");
-        assert_eq!(names(root.path()), ["model"]);
+        assert_eq!(listing(root.path()), ["model"]);
     }
 
     #[test]
@@ -263,6 +265,6 @@ mod tests {
         std::fs::create_dir(&new).unwrap();
         std::fs::write(new.join("x"), "1").unwrap();
         replace_dir(&new, &root.path().join("model")).unwrap();
-        assert_eq!(names(root.path()), ["model"]);
+        assert_eq!(listing(root.path()), ["model"]);
     }
 }

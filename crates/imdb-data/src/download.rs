@@ -405,15 +405,7 @@ mod tests {
         crate::cache::hex(&Sha256::digest(bytes))
     }
 
-    /// Sorted file names in `dir`: shows any temp file left behind.
-    fn listing(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::atomic::listing;
 
     #[test]
     fn downloads_verifies_and_renames() {

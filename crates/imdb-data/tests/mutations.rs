@@ -76,18 +76,34 @@ fn load_uncached(path: &Path, cache: &Path) -> Result<bool, String> {
         .cache_dir(cache)
         .use_cache(false)
         .quiet(true);
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load())) {
-        Ok(result) => Ok(result.is_ok()),
-        Err(panic) => Err(panic_text(panic)),
-    }
+    catching(|| loader.load()).map(|result| result.is_ok())
 }
 
-fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+/// Runs `f`, turning a panic into its message. Only panics inside `f`, on this thread, are kept
+/// quiet (each would print a backtrace; the test lists them): the test's own assertion failures,
+/// and any other thread's panics, still print.
+fn catching<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    use std::cell::Cell;
+    thread_local!(static QUIET: Cell<bool> = const { Cell::new(false) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                default(info)
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
 }
 
 /// Where a mutation lands: in the file's bytes (the container's checksums catch most), or inside
@@ -170,14 +186,8 @@ fn mutants_of(name: &str, layer: Layer, seed: u64) -> (usize, usize, Vec<String>
     (n, ok, failures)
 }
 
-fn quiet_panics() {
-    // The panics caught above would print a backtrace each; the assertion lists them.
-    std::panic::set_hook(Box::new(|_| {}));
-}
-
 #[test]
 fn mutated_archives_and_npz_files_never_panic() {
-    quiet_panics();
     let mut all = Vec::new();
     let files = [
         ("tiny_aclImdb.tar.gz", Layer::File),
@@ -203,7 +213,6 @@ fn mutated_archives_and_npz_files_never_panic() {
 /// A damaged cache file is refused or re-encoded, never trusted into a panic.
 #[test]
 fn mutated_cache_files_never_panic() {
-    quiet_panics();
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let loader = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
@@ -223,7 +232,7 @@ fn mutated_cache_files_never_panic() {
     let n = cases();
     for case in 0..n {
         std::fs::write(&file, mutate(&original, &mut rng)).unwrap();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loader.load())) {
+        match catching(|| loader.load()) {
             // Read back or re-encoded: either way the right data.
             Ok(Ok(imdb)) => {
                 assert_eq!(
@@ -233,7 +242,7 @@ fn mutated_cache_files_never_panic() {
                 same += 1;
             }
             Ok(Err(_)) => {}
-            Err(panic) => failures.push(format!("cache case {case}: {}", panic_text(panic))),
+            Err(panic) => failures.push(format!("cache case {case}: {panic}")),
         }
     }
     eprintln!(
