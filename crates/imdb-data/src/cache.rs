@@ -6,15 +6,17 @@
 
 use crate::encode::EncodeOptions;
 use crate::error::{DataError, Result};
+use crate::npy::{one_dim, parse_header};
 use crate::split::Split;
 use crate::vocab::WordIndex;
+use crate::zip_entry::{Entries, EntryError};
 use npyz::WriterBuilder;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use zip::{CompressionMethod, ZipWriter};
 
 /// Bumped whenever tokenization, ranking or the file layout changes, so stale caches are not reused.
 const CACHE_FORMAT: u32 = 1;
@@ -62,7 +64,11 @@ pub(crate) fn read(path: &Path, key: &str) -> Result<Option<Encoded>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(corrupt(e.to_string())),
     };
-    let mut npz = ZipArchive::new(BufReader::new(file)).map_err(|e| corrupt(e.to_string()))?;
+    let mut npz = Entries::open(BufReader::new(file)).map_err(|e| match e {
+        EntryError::Damaged(message) => corrupt(message),
+        EntryError::Missing => corrupt("not a zip archive".into()),
+        EntryError::Io(e) => corrupt(e.to_string()),
+    })?;
     let stored_key: Vec<u8> = read_vec(&mut npz, "key", path)?;
     if stored_key != key.as_bytes() {
         return Err(corrupt("written for another source or options".into()));
@@ -123,41 +129,43 @@ impl Plain for u64 {
     }
 }
 
+/// The 1-D array `{name}.npy`. Its bytes are bounded by the file (see [`Entries::read`]) and its
+/// declared shape is checked against them before anything is sized from it.
 fn read_vec<T: Plain>(
-    npz: &mut ZipArchive<BufReader<File>>,
+    npz: &mut Entries<BufReader<File>>,
     name: &str,
     path: &Path,
 ) -> Result<Vec<T>> {
-    use std::io::Read;
     let corrupt = |message: String| DataError::CorruptCache {
         path: path.to_owned(),
         message,
     };
-    let mut entry = npz
-        .by_name(&format!("{name}.npy"))
-        .map_err(|e| corrupt(format!("{name}: {e}")))?;
-    let (descr, len) = {
-        let npy = npyz::NpyFile::new(&mut entry).map_err(|e| corrupt(format!("{name}: {e}")))?;
-        (npy.dtype().descr(), npy.shape().iter().product::<u64>())
-    };
-    if descr != format!("'{}'", T::DESCR) {
+    let bytes = npz
+        .read(&format!("{name}.npy"), u64::MAX)
+        .map_err(|e| match e {
+            EntryError::Missing => corrupt(format!("no {name}.npy in the archive")),
+            EntryError::Damaged(message) => corrupt(message),
+            EntryError::Io(e) => corrupt(format!("{name}: {e}")),
+        })?;
+    let (header, payload) =
+        parse_header(&bytes).map_err(|m| corrupt(format!("{name}.npy: {m}")))?;
+    if header.descr != T::DESCR {
         return Err(corrupt(format!(
-            "{name}: dtype {descr}, expected '{}'",
+            "{name}: dtype {:?}, expected {:?}",
+            header.descr,
             T::DESCR
         )));
     }
     let size = std::mem::size_of::<T>();
-    let mut bytes = Vec::with_capacity(len as usize * size);
-    entry
-        .read_to_end(&mut bytes)
-        .map_err(|e| corrupt(format!("{name}: {e}")))?;
-    if bytes.len() as u64 != len * size as u64 {
+    let len = one_dim(&header.shape)
+        .ok_or_else(|| corrupt(format!("{name}: shape {:?}, expected 1-D", header.shape)))?;
+    if len.checked_mul(size as u64) != Some(payload.len() as u64) {
         return Err(corrupt(format!(
-            "{name}: {} bytes for {len} elements",
-            bytes.len()
+            "{name}: {} bytes for {len} elements of {size} bytes",
+            payload.len()
         )));
     }
-    Ok(bytes.chunks_exact(size).map(T::from_le).collect())
+    Ok(payload.chunks_exact(size).map(T::from_le).collect())
 }
 
 /// Writes a cache file atomically ([`crate::atomic`]), so an interrupted write never leaves a

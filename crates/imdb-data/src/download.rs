@@ -1,11 +1,11 @@
 //! Verified, atomic downloads: a file either arrives whole with the pinned SHA-256, or not at all.
 
 use std::fs::{self, File};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
@@ -262,24 +262,11 @@ fn map_ureq_error(url: &str, err: ureq::Error) -> DataError {
 }
 
 fn progress_bar(len: Option<u64>, name: &str, quiet: bool) -> ProgressBar {
-    // Hidden bars cost nothing, so callers never need to branch on them.
-    if quiet || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = match len {
-        Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
-            .with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
-            ),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
-                .expect("static template"),
-        ),
+    let template = match len {
+        Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        None => "{spinner} {msg} {bytes} {bytes_per_sec}",
     };
+    let bar = crate::progress::bar(len, template, quiet);
     bar.set_message(name.to_string());
     bar
 }

@@ -31,13 +31,17 @@ pub mod encode;
 pub mod error;
 pub mod load;
 pub mod ngrams;
+mod npy;
 pub mod npz;
 pub mod numpy_rng;
+mod pickle;
+pub mod progress;
 pub mod reviews;
 pub mod source;
 pub mod split;
 pub mod tokenize;
 pub mod vocab;
+mod zip_entry;
 
 pub use dataset::{ImdbDataset, ImdbItem};
 pub use encode::EncodeOptions;

@@ -141,6 +141,9 @@ fn parse_counts(bytes: &[u8]) -> std::result::Result<[usize; 4], String> {
     Ok(out)
 }
 
+/// The most bytes preallocated for one review from its tar header's declared size.
+const MAX_PREALLOCATED_REVIEW: u64 = 64 << 10;
+
 /// Reads a gzip'd tar archive in the official layout (the official `aclImdb_v1.tar.gz`, a labelled
 /// subset of it, or the embedded sample) as a stream, without extracting anything to disk.
 ///
@@ -162,7 +165,9 @@ pub fn read_tar_gz(reader: impl Read, source: &Path) -> Result<LabeledReviews> {
         }
         let path = entry.path().map_err(corrupt)?.into_owned();
         if let Some(key) = Collector::review_key(&path) {
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            // The declared size sizes the buffer only up to a generous review (the largest of
+            // the 50,000 is 14 KB): a damaged header claiming gigabytes must not allocate them.
+            let mut bytes = Vec::with_capacity(entry.size().min(MAX_PREALLOCATED_REVIEW) as usize);
             entry.read_to_end(&mut bytes).map_err(corrupt)?;
             out.add(source, &path.to_string_lossy(), key, bytes)?;
         } else if is_counts_manifest(&path) {

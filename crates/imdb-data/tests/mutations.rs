@@ -9,7 +9,31 @@
 //! local run: 100000).
 
 use imdb_data::{DataSource, EncodeOptions, ImdbLoader};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use std::alloc::System;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Counts every byte allocated, so a case can be held to a bound derived from its input's size.
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// The counters are process-wide: the tests of this file take turns so that each counts only
+/// its own loads.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `f` and returns its result with the bytes allocated meanwhile (fresh allocations plus
+/// growth by `realloc`). That total bounds the most held at once, and it catches an allocation
+/// sized from a declared length even when the OS would hand out the pages lazily.
+fn allocated_bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let region = Region::new(ALLOCATOR);
+    let out = f();
+    let change = region.change();
+    (
+        out,
+        change.bytes_allocated + change.bytes_reallocated.max(0) as usize,
+    )
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -77,6 +101,17 @@ fn load_uncached(path: &Path, cache: &Path) -> Result<bool, String> {
         .use_cache(false)
         .quiet(true);
     catching(|| loader.load()).map(|result| result.is_ok())
+}
+
+/// The most a reader may hold at once for an input of `len` bytes: its fixed buffers (the gzip
+/// window, buffered readers, the word-index tables) plus what the input can honestly become.
+/// Deflate expands at most 1032:1 and encoding a review's text at most quadruples it (a token id
+/// of 4 bytes for each word of at least 2 bytes with its separator, plus offsets), so a reader
+/// past this bound trusted a length the file declared instead of the bytes it has.
+fn allocation_bound(len: usize, compressed: bool) -> usize {
+    const FIXED: usize = 4 << 20;
+    let expansion = if compressed { 1032 } else { 1 };
+    FIXED + 4 * expansion * len
 }
 
 /// Runs `f`, turning a panic into its message. Only panics inside `f`, on this thread, are kept
@@ -166,7 +201,7 @@ fn mutants_of(name: &str, layer: Layer, seed: u64) -> (usize, usize, Vec<String>
     let file_name = Path::new(name).file_name().unwrap();
     let path = dir.path().join(file_name);
     let mut rng = Rng(seed);
-    let (mut ok, mut failures) = (0, Vec::new());
+    let (mut ok, mut failures, mut most) = (0, Vec::new(), 0);
     let n = cases();
     for case in 0..n {
         let mutant = match layer {
@@ -174,8 +209,18 @@ fn mutants_of(name: &str, layer: Layer, seed: u64) -> (usize, usize, Vec<String>
             Layer::Tar => gzip(&mutate(&inner, &mut rng)),
             Layer::NpyEntry => mutate_an_entry(&inner, &mut rng),
         };
+        let len = mutant.len();
         std::fs::write(&path, mutant).unwrap();
-        match load_uncached(&path, &dir.path().join("cache")) {
+        let (outcome, bytes) = allocated_bytes(|| load_uncached(&path, &dir.path().join("cache")));
+        let bound = allocation_bound(len, true);
+        most = most.max(bytes);
+        if bytes > bound {
+            failures.push(format!(
+                "{name} ({layer:?}) case {case} (seed {seed}): allocated {bytes} bytes for a \
+                 {len}-byte input (bound {bound})"
+            ));
+        }
+        match outcome {
             Ok(true) => ok += 1,
             Ok(false) => {}
             Err(panic) => failures.push(format!(
@@ -183,11 +228,13 @@ fn mutants_of(name: &str, layer: Layer, seed: u64) -> (usize, usize, Vec<String>
             )),
         }
     }
+    eprintln!("{name} ({layer:?}): at most {most} bytes allocated by one load");
     (n, ok, failures)
 }
 
 #[test]
 fn mutated_archives_and_npz_files_never_panic() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut all = Vec::new();
     let files = [
         ("tiny_aclImdb.tar.gz", Layer::File),
@@ -202,17 +249,23 @@ fn mutated_archives_and_npz_files_never_panic() {
         let (n, ok, failures) = mutants_of(name, layer, 0xF00D + i as u64);
         let refused = n - ok - failures.len();
         eprintln!(
-            "{name} ({layer:?}): {n} mutants, {ok} loaded, {refused} refused, {} panicked",
+            "{name} ({layer:?}): {n} mutants, {ok} loaded, {refused} refused, {} failed",
             failures.len()
         );
         all.extend(failures);
     }
-    assert!(all.is_empty(), "{} panics:\n{}", all.len(), all.join("\n"));
+    assert!(
+        all.is_empty(),
+        "{} failures:\n{}",
+        all.len(),
+        all.join("\n")
+    );
 }
 
 /// A damaged cache file is refused or re-encoded, never trusted into a panic.
 #[test]
 fn mutated_cache_files_never_panic() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let loader = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
@@ -227,12 +280,26 @@ fn mutated_cache_files_never_panic() {
         .unwrap()
         .path();
     let original = std::fs::read(&file).unwrap();
+    let source_len = std::fs::metadata(fixture("tiny_aclImdb.tar.gz"))
+        .unwrap()
+        .len() as usize;
     let mut rng = Rng(0xCAC4E);
-    let (mut same, mut failures) = (0, Vec::new());
+    let (mut same, mut failures, mut most) = (0, Vec::new(), 0);
     let n = cases();
     for case in 0..n {
-        std::fs::write(&file, mutate(&original, &mut rng)).unwrap();
-        match catching(|| loader.load()) {
+        let mutant = mutate(&original, &mut rng);
+        // A refused cache is re-encoded from the source, which the load also reads.
+        let bound = allocation_bound(mutant.len(), false) + allocation_bound(source_len, true);
+        std::fs::write(&file, &mutant).unwrap();
+        let (outcome, bytes) = allocated_bytes(|| catching(|| loader.load()));
+        most = most.max(bytes);
+        if bytes > bound {
+            failures.push(format!(
+                "cache case {case}: allocated {bytes} bytes for a {}-byte cache (bound {bound})",
+                mutant.len()
+            ));
+        }
+        match outcome {
             // Read back or re-encoded: either way the right data.
             Ok(Ok(imdb)) => {
                 assert_eq!(
@@ -246,13 +313,160 @@ fn mutated_cache_files_never_panic() {
         }
     }
     eprintln!(
-        "cache: {n} mutants, {same} gave the right data, {} panicked",
+        "cache: {n} mutants, {same} gave the right data, {} failed; at most {most} bytes \
+         allocated by one load",
         failures.len()
     );
     assert!(
         failures.is_empty(),
-        "{} panics:\n{}",
+        "{} failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A v1.0 `.npy` with its header's `'shape': (...)` replaced by `shape`, re-padded as numpy pads.
+fn with_shape(npy: &[u8], shape: &str) -> Vec<u8> {
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let text = std::str::from_utf8(&npy[10..10 + header_len]).unwrap();
+    let start = text.find("'shape': (").unwrap() + "'shape': ".len();
+    let end = start + text[start..].find(')').unwrap() + 1;
+    let mut text = format!("{}{shape}{}", &text[..start], &text[end..]);
+    text = text.trim_end().to_string();
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut out = npy[..8].to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&npy[10 + header_len..]);
+    out
+}
+
+/// The zip `npz` with entry `name` passed through `edit`, written back stored with valid CRCs.
+fn edit_entry(npz: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(npz)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        let entry_name = entry.name().unwrap().into_owned();
+        if entry_name == name {
+            bytes = edit(&bytes);
+        }
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        out.start_file(entry_name, options).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// The gzipped tarball with the first review's declared size set to 8 GiB (its header checksum
+/// recomputed, so the tar layer believes it).
+fn tar_with_huge_entry(tar_gz: &[u8]) -> Vec<u8> {
+    let mut tar = gunzip(tar_gz);
+    let header = (0..tar.len())
+        .step_by(512)
+        .find(|&at| tar[at..at + 100].starts_with(b"aclImdb/test/neg/"))
+        .unwrap();
+    let h = &mut tar[header..header + 512];
+    h[124..136].copy_from_slice(b"77777777777\0");
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    gzip(&tar)
+}
+
+/// The mutations above rarely hit a length field exactly; these cases do, each a well-formed
+/// file whose one declared length is far beyond its bytes: a tar entry of 8 GiB, `.npy` shapes
+/// of 2^31 and 2^62 items in the cache and in Keras's file. Each must fail (or, for the cache,
+/// be rebuilt) without panicking and without allocating what the length claims.
+#[test]
+fn declared_lengths_beyond_the_input_are_not_trusted() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixture("tiny_aclImdb.tar.gz");
+    let mut cases: Vec<(String, PathBuf, Vec<u8>)> = Vec::new();
+
+    let tarball = tar_with_huge_entry(&std::fs::read(&source).unwrap());
+    cases.push((
+        "tar entry of 8 GiB".into(),
+        dir.path().join("huge.tar.gz"),
+        tarball,
+    ));
+    for (file, key) in [
+        ("npz/imdb_p4.npz", "x_train.npy"),
+        ("npz/imdb_p4.npz", "y_test.npy"),
+    ] {
+        let npz = std::fs::read(fixture(file)).unwrap();
+        for shape in ["(2147483648,)", "(4611686018427387904,)"] {
+            let bytes = edit_entry(&npz, key, |npy| with_shape(npy, shape));
+            let path = dir.path().join(format!("{}-{shape}.npz", &key[..7]));
+            cases.push((format!("{file} {key} of shape {shape}"), path, bytes));
+        }
+    }
+
+    let mut failures = Vec::new();
+    for (what, path, bytes) in &cases {
+        let bound = allocation_bound(bytes.len(), true);
+        std::fs::write(path, bytes).unwrap();
+        let (outcome, allocated) = allocated_bytes(|| load_uncached(path, &dir.path().join("c")));
+        match outcome {
+            Ok(false) if allocated <= bound => {}
+            Ok(false) => failures.push(format!("{what}: allocated {allocated} (bound {bound})")),
+            Ok(true) => failures.push(format!("{what}: loaded")),
+            Err(panic) => failures.push(format!("{what}: panicked: {panic}")),
+        }
+    }
+
+    // The cache: each array's shape in turn claims more items than the file holds.
+    let cache = dir.path().join("cache");
+    let loader = ImdbLoader::new(DataSource::Path(source.clone()))
+        .cache_dir(&cache)
+        .quiet(true);
+    let good = loader.load().unwrap();
+    let file = std::fs::read_dir(cache.join("encoded"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let original = std::fs::read(&file).unwrap();
+    let source_len = std::fs::metadata(&source).unwrap().len() as usize;
+    for key in [
+        "key",
+        "train_tokens",
+        "train_offsets",
+        "test_labels",
+        "word_index",
+    ] {
+        for shape in ["(2147483648,)", "(4611686018427387904,)"] {
+            let what = format!("cache {key}.npy of shape {shape}");
+            let bytes = edit_entry(&original, &format!("{key}.npy"), |npy| {
+                with_shape(npy, shape)
+            });
+            let bound = allocation_bound(bytes.len(), false) + allocation_bound(source_len, true);
+            std::fs::write(&file, &bytes).unwrap();
+            let (outcome, allocated) = allocated_bytes(|| catching(|| loader.load()));
+            match outcome {
+                Ok(Ok(imdb)) if allocated <= bound && imdb.train == good.train => {}
+                Ok(Ok(_)) if allocated > bound => {
+                    failures.push(format!("{what}: allocated {allocated} (bound {bound})"))
+                }
+                Ok(Ok(_)) => failures.push(format!("{what}: wrong data")),
+                Ok(Err(e)) => failures.push(format!("{what}: not rebuilt: {e}")),
+                Err(panic) => failures.push(format!("{what}: panicked: {panic}")),
+            }
+        }
+    }
+    eprintln!(
+        "{} files with a huge declared length, {} failed",
+        cases.len() + 10,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -16,8 +16,7 @@ use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use indicatif::ProgressBar;
 use std::sync::{Arc, Mutex};
 
 /// The first non-finite loss seen, as (split, epoch, value).
@@ -111,19 +110,14 @@ pub struct ProgressRenderer {
 impl ProgressRenderer {
     /// A renderer for a run labelled `label` (e.g. `[baseline:fit]`).
     pub fn new(label: &str, quiet: bool) -> Self {
-        let drawn = !quiet && std::io::stderr().is_terminal();
-        let bar = if !drawn {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{prefix} {msg} [{bar:30}] {pos}/{len} reviews")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            )
-        };
+        let bar = imdb_data::progress::bar(
+            Some(0),
+            "{prefix} {msg} [{bar:30}] {pos}/{len} reviews",
+            quiet,
+        );
         Self {
+            drawn: !bar.is_hidden(),
             bar,
-            drawn,
             label: label.to_owned(),
             epoch: 1,
             total_epochs: 0,
