@@ -350,7 +350,7 @@ fn initial_model(config: &ExperimentConfig) -> Result<Mlp> {
 ///
 /// # Errors
 /// [`TrainError::OutputInUse`] naming the directory and the holder's process id.
-fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
+pub(crate) fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
     use std::io::{Read, Seek, Write};
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let path = out.join(".lock");

@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::batcher::InputKind;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
-use crate::protocol::{Results, RunOptions, run_experiment, write_atomic};
+use crate::protocol::{Results, RunOptions, lock_out_dir, run_experiment, write_atomic};
 use imdb_data::{EncodeOptions, Imdb, ImdbLoader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -80,7 +80,12 @@ enum State {
 /// from its checkpoints if its `config.json` and data checksum match, and starts over otherwise.
 /// So an interrupted study, started again with the same arguments, continues where it stopped.
 ///
+/// The study holds `opts.out_dir/.lock` while it runs (and each run its own folder's), so a
+/// second study on the same folder fails at once instead of deleting or rewriting what the first
+/// is writing.
+///
 /// # Errors
+/// [`TrainError::OutputInUse`] if another process holds `opts.out_dir`;
 /// [`TrainError::Study`] for no configs, no seeds or duplicate names; an invalid config (before
 /// any run); data that cannot be loaded; [`TrainError::Run`] naming the variant and seed of a
 /// failed run; a report file that cannot be written.
@@ -90,6 +95,7 @@ pub fn run_study(
     opts: &StudyOptions,
 ) -> Result<StudyOutcome> {
     check(configs, opts)?;
+    let _lock = lock_out_dir(&opts.out_dir)?;
     let mut datasets: Vec<(EncodeOptions, Imdb)> = Vec::new();
     for c in configs {
         if !datasets.iter().any(|(o, _)| *o == c.data) {
