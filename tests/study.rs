@@ -389,7 +389,7 @@ fn a_second_study_on_the_same_folder_fails_at_once() {
         .with_epochs(4)
         .with_batch_size(16)
         .with_seed(7)
-        .save(&experiments.join("baseline.json"))
+        .save(experiments.join("baseline.json"))
         .unwrap();
     let out = tmp.path().join("study");
     let study = || {
