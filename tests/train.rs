@@ -652,3 +652,61 @@ fn a_second_run_on_the_same_output_directory_fails_at_once() {
     assert!(first.wait().unwrap().success());
     assert_eq!(results(&out).history.len(), 6);
 }
+
+/// A rerun whose writes fail part-way (the file-size limit, which fails a write as a full disk
+/// does; SIGXFSZ ignored so the write returns `EFBIG` instead of killing the process) fails with
+/// an error naming the file, leaves no temp file, and leaves the previous run's model and results
+/// as they were. (On main the rerun deleted `model/` first.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_rerun_that_runs_out_of_space_keeps_the_last_good_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let config_path = tmp.path().join("full.json");
+    small_config("full").save(&config_path).unwrap();
+    let out = tmp.path().join("full");
+    assert!(
+        baseline(&config_path, &out, false, &cache)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let read = |p: &str| std::fs::read(out.join(p)).unwrap();
+    let (model, results) = (read("model/model.bpk"), read("results.json"));
+
+    let plain = baseline(&config_path, &out, false, &cache);
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"")
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .env("BURN_IMDB_CACHE", &cache)
+        .stdout(Stdio::null());
+    let rerun = limited.output().unwrap();
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(!rerun.status.success(), "the rerun must fail: {stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    let checkpoint = out.join("fit/checkpoint/model-1.bpk");
+    assert!(
+        stderr.contains(&format!("writing {}", checkpoint.display())),
+        "{stderr}"
+    );
+    assert_eq!(read("model/model.bpk"), model);
+    assert_eq!(read("results.json"), results);
+    let mut stack = vec![out.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                !name.contains(".part"),
+                "temp file left: {}",
+                path.display()
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+}

@@ -171,9 +171,9 @@ fn read_vec<T: Plain>(
 /// Writes a cache file atomically ([`crate::atomic`]), so an interrupted write never leaves a
 /// file a later run would trust.
 pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
-    let mut tmp = crate::atomic::AtomicFile::new(path).map_err(|e| DataError::io(path, e))?;
-    let tmp_path = tmp.path().to_owned();
-    let io = |e: std::io::Error| DataError::io(&tmp_path, e);
+    // Errors name the cache file, not the temp file beside it (which is deleted on failure).
+    let io = |e: std::io::Error| DataError::io(path, e);
+    let mut tmp = crate::atomic::AtomicFile::new(path).map_err(io)?;
     {
         let mut npz = ZipWriter::new(BufWriter::with_capacity(1 << 20, tmp.file()));
         write_array(&mut npz, "key", key.as_bytes()).map_err(io)?;
@@ -192,7 +192,7 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
         let mut buffered = npz.finish().map_err(|e| io(e.into()))?;
         buffered.flush().map_err(io)?;
     }
-    tmp.commit().map_err(|e| DataError::io(path, e))
+    tmp.commit().map_err(io)
 }
 
 /// Writes `data` as the 1-D array `{name}.npy` of the archive, as numpy's `savez` would.

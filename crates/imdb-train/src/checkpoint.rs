@@ -27,11 +27,21 @@ impl AtomicFileCheckpointer {
 }
 
 impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
+    /// Errors name the checkpoint, not the temp file it was being written to (deleted on
+    /// failure).
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
-        let file = imdb_data::atomic::AtomicFile::new(&self.path(epoch))
-            .map_err(CheckpointerError::IOError)?;
-        record.save(file.path().to_owned())?;
-        file.commit().map_err(CheckpointerError::IOError)
+        let dest = self.path(epoch);
+        let named = |e: &dyn std::fmt::Display, kind| {
+            CheckpointerError::IOError(std::io::Error::new(
+                kind,
+                format!("writing {}: {e}", dest.display()),
+            ))
+        };
+        let file = imdb_data::atomic::AtomicFile::new(&dest).map_err(|e| named(&e, e.kind()))?;
+        record
+            .save(file.path().to_owned())
+            .map_err(|e| named(&e, std::io::ErrorKind::Other))?;
+        file.commit().map_err(|e| named(&e, e.kind()))
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

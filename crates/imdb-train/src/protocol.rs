@@ -386,8 +386,8 @@ pub(crate) fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
     }
 }
 
-/// Creates `out`; for a fresh run, removes what an earlier run left there (Burn picks up stale
-/// `epoch-N` logs); for a resumed run, insists on the same config.
+/// Creates `out`; for a fresh run, removes the training logs and checkpoints an earlier run left
+/// there (Burn picks up stale `epoch-N` logs); for a resumed run, insists on the same config.
 fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let config_path = out.join("config.json");
@@ -405,7 +405,9 @@ fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Resul
         }
         return Ok(());
     }
-    for dir in ["fit", "retrain", "model"] {
+    // The previous run's `model/` and `results.json` stay until this run replaces them
+    // (atomically), so a run that fails leaves the last good model usable.
+    for dir in ["fit", "retrain"] {
         let p = out.join(dir);
         if p.exists() {
             std::fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
