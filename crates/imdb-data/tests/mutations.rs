@@ -262,27 +262,51 @@ fn mutated_archives_and_npz_files_never_panic() {
     );
 }
 
+/// The tiny archive loaded once through a fresh cache: the loader, what it loaded, and the cache
+/// file it wrote (its path and bytes), for tests that damage that file and load again.
+struct Cached {
+    loader: ImdbLoader,
+    good: imdb_data::Imdb,
+    file: PathBuf,
+    bytes: Vec<u8>,
+    source_len: usize,
+}
+
+impl Cached {
+    fn new(cache: &Path) -> Self {
+        let source = fixture("tiny_aclImdb.tar.gz");
+        let loader = ImdbLoader::new(DataSource::Path(source.clone()))
+            .options(EncodeOptions::keras())
+            .cache_dir(cache)
+            .quiet(true);
+        let good = loader.load().unwrap();
+        let mut files = std::fs::read_dir(cache.join("encoded")).unwrap();
+        let file = files.next().unwrap().unwrap().path();
+        assert!(files.next().is_none(), "one cache file");
+        let bytes = std::fs::read(&file).unwrap();
+        let source_len = std::fs::metadata(&source).unwrap().len() as usize;
+        Self {
+            loader,
+            good,
+            file,
+            bytes,
+            source_len,
+        }
+    }
+}
+
 /// A damaged cache file is refused or re-encoded, never trusted into a panic.
 #[test]
 fn mutated_cache_files_never_panic() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    let loader = ImdbLoader::new(DataSource::Path(fixture("tiny_aclImdb.tar.gz")))
-        .options(EncodeOptions::keras())
-        .cache_dir(&cache)
-        .quiet(true);
-    let good = loader.load().unwrap();
-    let file = std::fs::read_dir(cache.join("encoded"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let original = std::fs::read(&file).unwrap();
-    let source_len = std::fs::metadata(fixture("tiny_aclImdb.tar.gz"))
-        .unwrap()
-        .len() as usize;
+    let Cached {
+        loader,
+        good,
+        file,
+        bytes: original,
+        source_len,
+    } = Cached::new(&dir.path().join("cache"));
     let mut rng = Rng(0xCAC4E);
     let (mut same, mut failures, mut most) = (0, Vec::new(), 0);
     let n = cases();
@@ -424,19 +448,13 @@ fn declared_lengths_beyond_the_input_are_not_trusted() {
     }
 
     // The cache: each array's shape in turn claims more items than the file holds.
-    let cache = dir.path().join("cache");
-    let loader = ImdbLoader::new(DataSource::Path(source.clone()))
-        .cache_dir(&cache)
-        .quiet(true);
-    let good = loader.load().unwrap();
-    let file = std::fs::read_dir(cache.join("encoded"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let original = std::fs::read(&file).unwrap();
-    let source_len = std::fs::metadata(&source).unwrap().len() as usize;
+    let Cached {
+        loader,
+        good,
+        file,
+        bytes: original,
+        source_len,
+    } = Cached::new(&dir.path().join("cache"));
     for key in [
         "key",
         "train_tokens",
