@@ -382,11 +382,12 @@ fn a_second_study_on_the_same_folder_fails_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let experiments = tmp.path().join("experiments");
     std::fs::create_dir_all(&experiments).unwrap();
-    // Small batches: long enough for the second process to meet the first.
+    // Small batches and 12 epochs: a few seconds, so the second process (which fails within
+    // its first tenth of a second) meets the first with a wide margin.
     ExperimentConfig::new()
         .with_name("baseline".into())
         .with_validation(Some(1_000))
-        .with_epochs(4)
+        .with_epochs(12)
         .with_batch_size(16)
         .with_seed(7)
         .save(experiments.join("baseline.json"))
