@@ -11,7 +11,9 @@ use anyhow::{Context, Result};
 use burn::config::Config;
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::InputKind;
-use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
+use burn_imdb::train::{
+    Backend, DEFAULT_CHECKPOINT_SECONDS, ExperimentConfig, RunOptions, run_experiment,
+};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -37,6 +39,10 @@ struct Args {
     /// Continue an interrupted run in the output directory.
     #[arg(long)]
     resume: bool,
+    /// At most one checkpoint per this many seconds of a phase (0: every epoch); the last epoch
+    /// of each phase is always saved, and `--resume` redoes what came after the newest one.
+    #[arg(long, default_value_t = DEFAULT_CHECKPOINT_SECONDS, value_parser = non_negative)]
+    checkpoint_seconds: f64,
     /// Backend: flex, ndarray or wgpu (default: $BURN_DEVICE, else wgpu if compiled in, else flex).
     #[arg(long)]
     device: Option<String>,
@@ -47,6 +53,14 @@ struct Args {
     /// No per-epoch lines and no progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// A number of seconds, zero or more (infinity: only the last epoch of each phase).
+fn non_negative(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s >= 0.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds >= 0")),
+    }
 }
 
 fn main() -> Result<()> {
@@ -102,6 +116,7 @@ fn main() -> Result<()> {
         input: args.input,
         resume: args.resume,
         quiet: args.quiet,
+        checkpoint_seconds: args.checkpoint_seconds,
     };
     let r = run_experiment(&config, &imdb, &opts)?;
 

@@ -143,6 +143,7 @@ fn child(args: &Args, which: &str) -> Result<()> {
         input,
         resume: false,
         quiet: true,
+        checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
     };
     let r = run_experiment(&config(args), &imdb, &opts)?;
     let run = Run {

@@ -269,6 +269,7 @@ fn train_like_keras(
         input,
         resume: false,
         quiet: true,
+        checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
     };
     let fitted = fit(config, mlp, train, valid, &opts).unwrap();
     (fitted.history, fitted.mlp)

@@ -42,6 +42,7 @@ fn experiment() -> &'static Path {
             input: InputKind::Sparse,
             resume: false,
             quiet: true,
+            checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
         };
         run_experiment(&config, &imdb, &opts).unwrap();
         // Only the model directory is needed from here on.
@@ -522,6 +523,7 @@ fn train_on_sample(
         input: InputKind::Sparse,
         resume: false,
         quiet: true,
+        checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
     };
     let r = run_experiment(&config, &imdb, &opts).unwrap();
     assert!(r.test_accuracy > 0.6, "{}", r.test_accuracy);

@@ -50,6 +50,7 @@ fn opts(out: &Path) -> RunOptions {
         input: InputKind::Sparse,
         resume: false,
         quiet: true,
+        checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
     }
 }
 
@@ -378,7 +379,11 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
     );
 
     let cut = tmp.path().join("cut");
-    let mut child = baseline(&config_path, &cut, false, &cache).spawn().unwrap();
+    // A checkpoint every epoch, so the kill lands after a mid-phase one.
+    let mut child = baseline(&config_path, &cut, false, &cache)
+        .args(["--checkpoint-seconds", "0"])
+        .spawn()
+        .unwrap();
     let marker = cut.join("fit/checkpoint/model-3.bpk");
     let started = Instant::now();
     while !marker.exists() {
@@ -409,6 +414,56 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
         (a.test_loss, a.test_accuracy),
         (b.test_loss, b.test_accuracy)
     );
+}
+
+/// Checkpoints: every epoch when asked (the newest two kept), else at most one a second and the
+/// last epoch of each phase. A phase of three short epochs on the sample saves only its last.
+#[test]
+fn checkpoints_are_throttled_and_the_newest_two_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let imdb = sample(tmp.path());
+    let config = small_config("ckpt").with_epochs(4);
+    let listing = |out: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(out.join("fit/checkpoint"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let every = tmp.path().join("every");
+    let r = run_experiment(
+        &config,
+        &imdb,
+        &RunOptions {
+            checkpoint_seconds: 0.0,
+            ..opts(&every)
+        },
+    )
+    .unwrap();
+    let expected = |epochs: &[usize]| {
+        let mut names: Vec<String> = epochs
+            .iter()
+            .flat_map(|e| ["model", "optim", "scheduler"].map(|k| format!("{k}-{e}.bpk")))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(&every), expected(&[3, 4]));
+    // An hour between checkpoints: only the last epoch.
+    let last = tmp.path().join("last");
+    let s = run_experiment(
+        &config,
+        &imdb,
+        &RunOptions {
+            checkpoint_seconds: 3600.0,
+            ..opts(&last)
+        },
+    )
+    .unwrap();
+    assert_eq!(listing(&last), expected(&[4]));
+    assert_eq!(r.history, s.history, "checkpoints change no number");
+    assert_eq!(r.test_loss, s.test_loss);
 }
 
 /// CI's real-data check (skipped without `BURN_IMDB_DATA`): the seed model reaches ≥ 0.86 test

@@ -123,6 +123,7 @@ fn protocol_runs_on_wgpu_and_tracks_flex() {
             input: InputKind::Sparse,
             resume: false,
             quiet: true,
+            checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
         };
         run_experiment(&config, &imdb, &opts).unwrap()
     };

@@ -46,5 +46,7 @@ pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, Validatio
 pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
 pub use plan::ExecutionPlan;
-pub use protocol::{Fitted, Results, RunOptions, check_data, fit, run_experiment};
+pub use protocol::{
+    DEFAULT_CHECKPOINT_SECONDS, Fitted, Results, RunOptions, check_data, fit, run_experiment,
+};
 pub use weighting::Weighting;

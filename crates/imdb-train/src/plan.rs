@@ -126,14 +126,16 @@ impl ExecutionPlan {
         }
     }
 
-    /// Keras's RMSprop with `config`'s settings, on this plan's path.
-    pub fn optimizer(self, config: &RmsPropKerasConfig) -> ModuleOptimizer {
+    /// Keras's RMSprop with `config`'s settings, on this plan's path, for epochs of
+    /// `epoch_steps` training batches (the lazy path catches up its pending decay at each
+    /// epoch's end, see [`LazyRmsProp`]).
+    pub fn optimizer(self, config: &RmsPropKerasConfig, epoch_steps: usize) -> ModuleOptimizer {
         match self.optimizer {
             OptimizerPath::TensorOps => config.init(),
             OptimizerPath::HostLoop => config.init_host(),
             OptimizerPath::LazyFirstKernel => config.init_host().with_group(
                 ParamGroup::from_path(FIRST_KERNEL),
-                LazyRmsProp::new(config),
+                LazyRmsProp::new(config, epoch_steps),
                 None,
             ),
         }

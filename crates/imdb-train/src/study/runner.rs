@@ -238,6 +238,7 @@ fn run_options(opts: &StudyOptions, dir: &Path, resume: bool) -> RunOptions {
         resume,
         // Per-epoch lines and progress bars would fight with the study's progress bar.
         quiet: true,
+        checkpoint_seconds: crate::protocol::DEFAULT_CHECKPOINT_SECONDS,
     }
 }
 
