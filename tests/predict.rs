@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+
 const POSITIVE: &str = "A wonderful, moving film. The acting is excellent and the story is beautiful; one of the best movies I have seen.";
 const NEGATIVE: &str = "An awful, boring mess. The worst acting and a stupid plot; a waste of time, terrible from start to finish.";
 
@@ -340,23 +342,6 @@ fn classifier_is_send_and_sync() {
     check::<SentimentClassifier>();
 }
 
-fn predict_exe() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let exe = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("predict{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.is_file(),
-        "{} missing: run `cargo test` (which builds the examples)",
-        exe.display()
-    );
-    exe
-}
-
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(stdout.to_vec())
         .unwrap()
@@ -369,7 +354,7 @@ fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
 fn the_example_prints_json_lines_and_reports_bad_utf8() {
     let model = experiment();
     // Positional arguments.
-    let out = Command::new(predict_exe())
+    let out = Command::new(common::example_exe("predict"))
         .args(["--device", "flex", "--json", "--top", "3", "--model"])
         .arg(model)
         .args([POSITIVE, NEGATIVE])
@@ -398,7 +383,7 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
     bytes.extend_from_slice(b"caf\xe9 latin-1\r\n");
     bytes.extend_from_slice(format!("{NEGATIVE}\n").as_bytes());
     std::fs::write(&file, bytes).unwrap();
-    let out = Command::new(predict_exe())
+    let out = Command::new(common::example_exe("predict"))
         .args(["--device", "flex", "--json", "--model"])
         .arg(model)
         .arg("--file")
@@ -437,7 +422,7 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
     std::fs::write(dir.join("b.txt"), NEGATIVE).unwrap();
     std::fs::write(dir.join("a.txt"), POSITIVE).unwrap();
     std::fs::write(dir.join("notes.md"), "ignored").unwrap();
-    let out = Command::new(predict_exe())
+    let out = Command::new(common::example_exe("predict"))
         .args(["--device", "flex", "--model"])
         .arg(model)
         .arg("--file")
@@ -462,7 +447,7 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
     );
 
     // Standard input, and a model directory that is not one.
-    let mut child = Command::new(predict_exe())
+    let mut child = Command::new(common::example_exe("predict"))
         .args(["--device", "flex", "--json", "--model"])
         .arg(model)
         .stdin(std::process::Stdio::piped())
@@ -480,7 +465,7 @@ fn the_example_prints_json_lines_and_reports_bad_utf8() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(json_lines(&out.stdout)[0]["source"], "stdin:1");
-    let out = Command::new(predict_exe())
+    let out = Command::new(common::example_exe("predict"))
         .args(["--device", "flex", "--model"])
         .arg(tmp.path())
         .arg("text")

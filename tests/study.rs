@@ -12,6 +12,8 @@ use burn_imdb::train::{Backend, EpochMetrics, ExperimentConfig, Results};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+mod common;
+
 fn experiments_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/experiments")
 }
@@ -354,31 +356,13 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
     assert_eq!(rerun.runs[2].results.history.len(), 3);
 }
 
-/// The `study` example binary (built by `cargo test` next to the test binaries).
-fn study_exe() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let exe = deps
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(format!("study{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.is_file(),
-        "{} missing: run `cargo test` (which builds the examples)",
-        exe.display()
-    );
-    exe
-}
-
 /// Two real study processes on one folder: the second fails at once, naming the folder and the
 /// first's process, and the first finishes unharmed. (Without the study's own lock the second
 /// deleted the first's finished `results.json` files and raced it for the report.)
 #[test]
 fn a_second_study_on_the_same_folder_fails_at_once() {
     use burn::config::Config;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::Command;
     let tmp = tempfile::tempdir().unwrap();
     let experiments = tmp.path().join("experiments");
     std::fs::create_dir_all(&experiments).unwrap();
@@ -394,47 +378,17 @@ fn a_second_study_on_the_same_folder_fails_at_once() {
         .unwrap();
     let out = tmp.path().join("study");
     let study = || {
-        let mut cmd = Command::new(study_exe());
+        let mut cmd = Command::new(common::example_exe("study"));
         cmd.arg("--experiments")
             .arg(&experiments)
             .arg("--out")
             .arg(&out)
             .args(["--seeds", "1", "--device", "flex", "--quiet", "--data"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz"))
-            .env("BURN_IMDB_CACHE", tmp.path().join("cache"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env("BURN_IMDB_CACHE", tmp.path().join("cache"));
         cmd
     };
-    let mut first = study().stderr(Stdio::null()).spawn().unwrap();
-    let lock = out.join(".lock");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")) {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first study ended early"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no lock after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let second = study().output().unwrap();
-    let still_running = first.try_wait().unwrap().is_none();
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "the second study must fail");
-    assert!(stderr.contains("in use by another run"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("process {}", first.id())),
-        "{stderr}"
-    );
-    assert!(stderr.contains(&out.display().to_string()), "{stderr}");
-    assert!(
-        still_running,
-        "the first study was still going when the second gave up"
-    );
-    assert!(first.wait().unwrap().success());
+    common::a_second_process_is_refused(study(), study(), &out);
     assert!(out.join("report.md").is_file());
     assert!(run_dir(&out, "baseline", 7).join("results.json").is_file());
 }

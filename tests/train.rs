@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// Burn's random generator is one per device for the whole process: weight initialisation and
 /// dropout masks of runs in parallel test threads would interleave draws and make "same seed,
 /// same numbers" a matter of timing. Every test that trains in this process holds this lock.
@@ -313,28 +315,8 @@ fn invalid_config_fails_before_any_work() {
     assert!(!out.exists(), "nothing is written for an invalid config");
 }
 
-/// The `baseline` example binary (built by `cargo test` next to the test binaries).
-fn baseline_exe() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    let exe = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("baseline{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.is_file(),
-        "{} missing: run `cargo test` (which builds the examples)",
-        exe.display()
-    );
-    exe
-}
-
 fn baseline(config: &Path, out: &Path, resume: bool, cache: &Path) -> Command {
-    let mut cmd = Command::new(baseline_exe());
+    let mut cmd = Command::new(common::example_exe("baseline"));
     cmd.arg("--data")
         .arg(sample_path())
         .arg("--config")
@@ -673,38 +655,11 @@ fn a_second_run_on_the_same_output_directory_fails_at_once() {
         .save(&config_path)
         .unwrap();
     let out = tmp.path().join("busy");
-    let mut first = baseline(&config_path, &out, false, &cache).spawn().unwrap();
-    let lock = out.join(".lock");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")) {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended early"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no lock after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let second = baseline(&config_path, &out, false, &cache)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let still_running = first.try_wait().unwrap().is_none();
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "the second run must fail");
-    assert!(stderr.contains("in use by another run"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("process {}", first.id())),
-        "{stderr}"
+    common::a_second_process_is_refused(
+        baseline(&config_path, &out, false, &cache),
+        baseline(&config_path, &out, false, &cache),
+        &out,
     );
-    assert!(stderr.contains(&out.display().to_string()), "{stderr}");
-    assert!(
-        still_running,
-        "the first run was still going when the second gave up"
-    );
-    assert!(first.wait().unwrap().success());
     assert_eq!(results(&out).history.len(), 6);
 }
 

@@ -1,0 +1,67 @@
+//! Helpers for the integration tests that run the example binaries as real processes.
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example binary `name` (built by `cargo test` next to the test binaries).
+pub fn example_exe(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let exe = deps
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.is_file(),
+        "{} missing: run `cargo test` (which builds the examples)",
+        exe.display()
+    );
+    exe
+}
+
+/// Starts `first`, waits until it holds `out/.lock`, then runs `second` on the same directory:
+/// the second must fail at once, naming `out` and the first's process, while the first is still
+/// running; the first must then finish successfully.
+pub fn a_second_process_is_refused(mut first: Command, mut second: Command, out: &Path) {
+    let mut first = first
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = out.join(".lock");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")) {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first process ended early"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no lock after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = second
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second process must fail");
+    assert!(stderr.contains("in use by another run"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {}", first.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&out.display().to_string()), "{stderr}");
+    assert!(
+        still_running,
+        "the first process was still going when the second gave up"
+    );
+    assert!(first.wait().unwrap().success());
+}
