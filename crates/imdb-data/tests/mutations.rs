@@ -170,20 +170,33 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// The zip's entries, one of them mutated, written back (stored, valid CRCs).
 fn mutate_an_entry(npz: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let entries = zip::ZipArchive::new(std::io::Cursor::new(npz))
+        .unwrap()
+        .len();
+    let victim = rng.below(entries);
+    rewrite_zip(npz, |i, _, bytes| {
+        if i == victim {
+            mutate(&bytes, rng)
+        } else {
+            bytes
+        }
+    })
+}
+
+/// The zip `npz` with every entry passed through `edit(index, name, bytes)`, written back
+/// stored with valid CRCs (so the reader behind the zip layer sees what `edit` made).
+fn rewrite_zip(npz: &[u8], mut edit: impl FnMut(usize, &str, Vec<u8>) -> Vec<u8>) -> Vec<u8> {
     use std::io::{Read, Write};
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(npz)).unwrap();
-    let victim = rng.below(archive.len());
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).unwrap();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
-        if i == victim {
-            bytes = mutate(&bytes, rng);
-        }
+        let name = entry.name().unwrap().into_owned();
+        let bytes = edit(i, &name, bytes);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
-        let name = entry.name().unwrap().into_owned();
         out.start_file(name, options).unwrap();
         out.write_all(&bytes).unwrap();
     }
@@ -368,25 +381,14 @@ fn with_shape(npy: &[u8], shape: &str) -> Vec<u8> {
     out
 }
 
-/// The zip `npz` with entry `name` passed through `edit`, written back stored with valid CRCs.
+/// The zip `npz` with entry `name` passed through `edit`.
 fn edit_entry(npz: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(npz)).unwrap();
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        let entry_name = entry.name().unwrap().into_owned();
-        if entry_name == name {
-            bytes = edit(&bytes);
-        }
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored);
-        out.start_file(entry_name, options).unwrap();
-        out.write_all(&bytes).unwrap();
-    }
-    out.finish().unwrap().into_inner()
+    rewrite_zip(
+        npz,
+        |_, entry, bytes| {
+            if entry == name { edit(&bytes) } else { bytes }
+        },
+    )
 }
 
 /// The gzipped tarball with the first review's declared size set to 8 GiB (its header checksum
