@@ -405,14 +405,7 @@ fn checkpoints_are_throttled_and_the_newest_two_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
     let config = small_config("ckpt").with_epochs(4);
-    let listing = |out: &Path| {
-        let mut names: Vec<String> = std::fs::read_dir(out.join("fit/checkpoint"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let listing = |out: &Path| common::files_under(&out.join("fit/checkpoint"));
     let every = tmp.path().join("every");
     let r = run_experiment(
         &config,
@@ -705,19 +698,10 @@ fn a_rerun_that_runs_out_of_space_keeps_the_last_good_model() {
     );
     assert_eq!(read("model/model.bpk"), model);
     assert_eq!(read("results.json"), results);
-    let mut stack = vec![out.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(
-                !name.contains(".part"),
-                "temp file left: {}",
-                path.display()
-            );
-            if path.is_dir() {
-                stack.push(path);
-            }
-        }
-    }
+    let left: Vec<String> = common::files_under(&out)
+        .into_iter()
+        // Atomic files' temp names, and the model directory's temp folder.
+        .filter(|f| f.contains(".part") || f.starts_with(".model-"))
+        .collect();
+    assert!(left.is_empty(), "temp files left: {left:?}");
 }

@@ -65,3 +65,21 @@ pub fn a_second_process_is_refused(mut first: Command, mut second: Command, out:
     );
     assert!(first.wait().unwrap().success());
 }
+
+/// Every file under `dir`, as paths relative to it, sorted: what a writer left behind.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}

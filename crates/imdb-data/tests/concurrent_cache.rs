@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// The cache directory a child loads into; set only for the children.
 const CHILD_CACHE: &str = "BURN_IMDB_TEST_CHILD_CACHE";
 
@@ -124,11 +126,7 @@ fn two_processes_fill_one_cache_at_once() {
     };
 
     // One cache file, no temp file beside it, and it holds the same data.
-    let mut names: Vec<String> = std::fs::read_dir(cache.join("encoded"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    let names = common::files_under(&cache.join("encoded"));
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(
         names[0].starts_with("imdb-") && names[0].ends_with(".npz"),

@@ -14,6 +14,8 @@ use imdb_data::{DataSource, ImdbLoader};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 /// What the child does, and in which directory; set only for the children.
 const CHILD_ACTION: &str = "BURN_IMDB_TEST_FAULT";
 const CHILD_DIR: &str = "BURN_IMDB_TEST_FAULT_DIR";
@@ -94,24 +96,6 @@ fn run_child(action: &str, dir: &Path, limit_size: bool) -> String {
         .to_string()
 }
 
-/// Every file under `dir`, relative to it, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn a_write_cut_short_by_the_size_limit_keeps_the_previous_file() {
     let tmp = tempfile::tempdir().unwrap();
@@ -122,7 +106,7 @@ fn a_write_cut_short_by_the_size_limit_keeps_the_previous_file() {
     assert!(outcome.contains("File too large"), "{outcome}");
     assert_eq!(std::fs::read(tmp.path().join("file.bin")).unwrap(), b"good");
     assert_eq!(
-        files_under(tmp.path()),
+        common::files_under(tmp.path()),
         ["file.bin"],
         "a temp file was left"
     );
@@ -148,7 +132,7 @@ fn a_read_only_directory_keeps_the_previous_file() {
     assert!(outcome.contains("file.bin"), "{outcome}");
     assert!(outcome.contains("Permission denied"), "{outcome}");
     assert_eq!(std::fs::read(dir.join("file.bin")).unwrap(), b"good");
-    assert_eq!(files_under(&dir), ["file.bin"]);
+    assert_eq!(common::files_under(&dir), ["file.bin"]);
 }
 
 /// The encoded cache (a few MB for the sample) cut short: the load fails naming the cache file,
@@ -161,8 +145,8 @@ fn a_cache_write_cut_short_leaves_no_cache_file() {
     assert!(outcome.contains("File too large"), "{outcome}");
     assert!(outcome.contains("/cache/encoded/imdb-"), "{outcome}");
     assert!(!outcome.contains(".part"), "names the temp file: {outcome}");
-    assert_eq!(files_under(tmp.path()), Vec::<String>::new());
+    assert_eq!(common::files_under(tmp.path()), Vec::<String>::new());
     // Without the limit the same load writes the cache, and the next load reads it.
     assert_eq!(run_child("cache", tmp.path(), false), "ok");
-    assert_eq!(files_under(&tmp.path().join("cache")).len(), 1);
+    assert_eq!(common::files_under(&tmp.path().join("cache")).len(), 1);
 }
