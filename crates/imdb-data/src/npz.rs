@@ -452,7 +452,7 @@ mod tests {
         let path = Path::new("t.npz");
         for name in ["imdb_p2.npz", "imdb_p4.npz"] {
             let good = std::fs::read(fixture(name)).unwrap();
-            assert!(read_npz_from(std::io::Cursor::new(good.clone()), path).is_ok());
+            assert!(read_npz_from(std::io::Cursor::new(&good), path).is_ok());
             for cut in 0..good.len() {
                 let got = read_npz_from(std::io::Cursor::new(&good[..cut]), path);
                 assert!(got.is_err(), "{name} cut at {cut} parsed");

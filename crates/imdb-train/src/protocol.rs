@@ -46,7 +46,7 @@ pub struct RunOptions {
 }
 
 /// [`RunOptions::checkpoint_seconds`] of the commands: a crash redoes at most about a second of
-/// training, and a fast run (the baseline's epochs take 40 ms) does not spend a quarter of its
+/// training, and a fast run (the baseline's epochs take 40 ms) does not spend a fifth of its
 /// time saving checkpoints.
 pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 1.0;
 
