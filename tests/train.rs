@@ -419,7 +419,12 @@ fn checkpoints_are_throttled_and_the_newest_two_kept() {
     let expected = |epochs: &[usize]| {
         let mut names: Vec<String> = epochs
             .iter()
-            .flat_map(|e| ["model", "optim", "scheduler"].map(|k| format!("{k}-{e}.bpk")))
+            .flat_map(|e| {
+                ["model", "optim", "scheduler"]
+                    .map(|k| format!("{k}-{e}.bpk"))
+                    .into_iter()
+                    .chain([format!("history-{e}.json")])
+            })
             .collect();
         names.sort();
         names
@@ -607,30 +612,32 @@ fn an_experiment_that_does_not_fit_its_data_is_refused_before_any_work() {
     assert!(!out.join("fit").exists());
 }
 
-/// `--resume` on a truncated checkpoint is an error naming the file and how to start over; on
-/// main, Burn panicked ("Can load model checkpoint.") inside the Learner.
+/// `--resume` on a truncated checkpoint record or history is an error naming the file and how to
+/// start over; on main, Burn panicked ("Can load model checkpoint.") inside the Learner.
 #[test]
 fn resuming_from_a_damaged_checkpoint_names_the_file() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let imdb = sample(tmp.path());
-    let out = tmp.path().join("run");
     let config = small_config("damaged").with_epochs(2);
-    run_experiment(&config, &imdb, &opts(&out)).unwrap();
-    let damaged = out.join("fit/checkpoint/model-2.bpk");
-    let bytes = std::fs::read(&damaged).unwrap();
-    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
-    let resumed = RunOptions {
-        resume: true,
-        ..opts(&out)
-    };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_experiment(&config, &imdb, &resumed)
-    }));
-    let err = result.expect("no panic").unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("model-2.bpk"), "{text}");
-    assert!(text.contains("without --resume"), "{text}");
+    for file in ["model-2.bpk", "history-2.json"] {
+        let out = tmp.path().join(file);
+        run_experiment(&config, &imdb, &opts(&out)).unwrap();
+        let damaged = out.join("fit/checkpoint").join(file);
+        let bytes = std::fs::read(&damaged).unwrap();
+        std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+        let resumed = RunOptions {
+            resume: true,
+            ..opts(&out)
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_experiment(&config, &imdb, &resumed)
+        }));
+        let err = result.expect("no panic").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(file), "{text}");
+        assert!(text.contains("without --resume"), "{text}");
+    }
 }
 
 /// Two real processes on one output directory: the second fails at once, naming the directory

@@ -62,14 +62,6 @@ pub enum TrainError {
         /// Why, as far as Burn says.
         reason: String,
     },
-    /// The metric logs Burn wrote could not be read back.
-    #[error("{path}: cannot read the training metrics: {message}")]
-    Metrics {
-        /// The file or directory.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
     /// `--resume` was asked for but there is nothing compatible to resume.
     #[error("{path}: cannot resume: {reason}")]
     Resume {

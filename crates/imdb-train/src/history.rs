@@ -1,10 +1,10 @@
-//! Per-epoch metrics: read back from the Learner's logs, written as CSV and JSON, and the
-//! choice of the retraining epoch.
+//! Per-epoch metrics: read from the Learner's event store, saved with checkpoints, written as CSV
+//! and JSON, and the choice of the retraining epoch.
 
 use crate::config::EpochSelection;
-use crate::error::{Result, TrainError};
+use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// One epoch's metrics, as Keras's `history.history` has them (accuracy as a fraction).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,48 +21,52 @@ pub struct EpochMetrics {
     pub val_accuracy: f64,
 }
 
-/// Reads the metrics Burn's `FileMetricLogger` wrote under `dir` for epochs `1..=epochs`.
-///
-/// # Errors
-/// [`TrainError::Metrics`] if a metric of an epoch is missing.
-pub fn read_learner_history(dir: &Path, epochs: usize) -> Result<Vec<EpochMetrics>> {
-    let err = |message: String| TrainError::Metrics {
-        path: dir.to_owned(),
-        message,
-    };
-    let summary = burn::train::LearnerSummary::new(dir, &["Loss", "Accuracy"]).map_err(err)?;
-    let series = |list: &[burn::train::MetricSummary], name: &str| -> Result<Vec<f64>> {
-        let m = list
+impl EpochMetrics {
+    /// Epoch `epoch`'s means from the Learner's event store (NaN for a metric it lacks).
+    pub(crate) fn from_store(store: &EventStoreClient, epoch: usize) -> Self {
+        let get = |name: &str, split: &Split| {
+            store
+                .find_metric(name, epoch, Aggregate::Mean, split)
+                .unwrap_or(f64::NAN)
+        };
+        Self {
+            epoch,
+            loss: get("Loss", &Split::Train),
+            accuracy: fraction(get("Accuracy", &Split::Train)),
+            val_loss: get("Loss", &Split::Valid),
+            val_accuracy: fraction(get("Accuracy", &Split::Valid)),
+        }
+    }
+
+    /// Whether all four numbers are finite.
+    pub(crate) fn is_finite(&self) -> bool {
+        [self.loss, self.accuracy, self.val_loss, self.val_accuracy]
             .iter()
-            .find(|m| m.name == name)
-            .ok_or_else(|| err(format!("no {name} metric")))?;
-        (1..=epochs)
-            .map(|e| {
-                m.entries
-                    .iter()
-                    .find(|x| x.step == e)
-                    .map(|x| x.value)
-                    .ok_or_else(|| err(format!("no {name} value for epoch {e}")))
-            })
-            .collect()
-    };
-    let loss = series(&summary.metrics.train, "Loss")?;
-    let acc = series(&summary.metrics.train, "Accuracy")?;
-    let val_loss = series(&summary.metrics.valid, "Loss")?;
-    let val_acc = series(&summary.metrics.valid, "Accuracy")?;
-    Ok((0..epochs)
-        .map(|i| EpochMetrics {
-            epoch: i + 1,
-            loss: loss[i],
-            accuracy: fraction(acc[i]),
-            val_loss: val_loss[i],
-            val_accuracy: fraction(val_acc[i]),
-        })
-        .collect())
+            .all(|v| v.is_finite())
+    }
+}
+
+/// A phase's history so far, epochs `1..=n` in order: recorded by the checkpoint strategy at each
+/// epoch's end, saved with each checkpoint, read by the phase when it ends.
+pub(crate) type SharedHistory = Arc<Mutex<Vec<EpochMetrics>>>;
+
+/// Parses a history saved with a checkpoint of epoch `epoch`: it must hold epochs `1..=epoch`.
+pub(crate) fn parse_history(
+    json: &str,
+    epoch: usize,
+) -> std::result::Result<Vec<EpochMetrics>, String> {
+    let history: Vec<EpochMetrics> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let numbered = history.iter().enumerate().all(|(i, m)| m.epoch == i + 1);
+    if history.len() != epoch || !numbered {
+        return Err(format!(
+            "does not hold the metrics of epochs 1 to {epoch} in order"
+        ));
+    }
+    Ok(history)
 }
 
 /// Burn's `AccuracyMetric` reports percent; Keras, and everything here, a fraction.
-pub(crate) fn fraction(percent: f64) -> f64 {
+fn fraction(percent: f64) -> f64 {
     percent / 100.0
 }
 

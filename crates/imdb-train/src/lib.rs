@@ -30,6 +30,7 @@ mod first_layer;
 pub mod history;
 mod host;
 pub mod loader;
+mod metric_log;
 pub mod monitor;
 pub mod plan;
 pub mod plot;

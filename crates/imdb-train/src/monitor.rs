@@ -7,11 +7,11 @@
 //! are not used: its terminal dashboard is compiled out (see `Cargo.toml`) and its plain renderer
 //! prints a debug line per batch.
 
-use crate::history::fraction;
+use crate::history::EpochMetrics;
 use burn::train::EarlyStoppingStrategy;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::MetricDefinition;
-use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
+use burn::train::metric::store::EventStoreClient;
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
@@ -59,19 +59,13 @@ impl EpochMonitor {
 
 impl EarlyStoppingStrategy for EpochMonitor {
     fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
-        let get = |name: &str, split: &Split| {
-            store
-                .find_metric(name, epoch, Aggregate::Mean, split)
-                .unwrap_or(f64::NAN)
-        };
-        let (loss, acc) = (
-            get("Loss", &Split::Train),
-            fraction(get("Accuracy", &Split::Train)),
-        );
-        let (val_loss, val_acc) = (
-            get("Loss", &Split::Valid),
-            fraction(get("Accuracy", &Split::Valid)),
-        );
+        let EpochMetrics {
+            loss,
+            accuracy: acc,
+            val_loss,
+            val_accuracy: val_acc,
+            ..
+        } = EpochMetrics::from_store(store, epoch);
         if self.print {
             let v = if self.has_valid { "val" } else { "test" };
             let width = self.total_epochs.to_string().len();

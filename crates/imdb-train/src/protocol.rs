@@ -4,13 +4,14 @@
 use crate::backend::Backend;
 use crate::batcher::{InputKind, MultiHotBatcher};
 use crate::checkpoint::{
-    AtomicFileCheckpointer, CheckpointEvery, check_checkpoint, last_complete_checkpoint,
+    AtomicFileCheckpointer, CheckpointEvery, last_complete_checkpoint, read_checkpoint,
 };
 use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
 use crate::error::{Result, TrainError};
-use crate::history::{EpochMetrics, choose_epoch, read_learner_history, to_csv};
+use crate::history::{EpochMetrics, SharedHistory, choose_epoch, to_csv};
 use crate::loader::{ReviewLoader, Schedule};
+use crate::metric_log::MemoryMetricLog;
 use crate::monitor::{Divergence, EpochMonitor, ProgressRenderer};
 use crate::plan::{ExecutionPlan, touched_fraction};
 use crate::plot::plot_history;
@@ -312,7 +313,7 @@ pub fn fit(
     }
     let dir = opts.out_dir.join("fit");
     if !opts.resume && dir.exists() {
-        // Burn would read a stale `epoch-N` log as this run's.
+        // A stale checkpoint must not be mistaken for this run's by a later `--resume`.
         std::fs::remove_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
     }
     let train = train.word_sets();
@@ -398,7 +399,7 @@ pub(crate) fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
 }
 
 /// Creates `out`; for a fresh run, removes the training logs and checkpoints an earlier run left
-/// there (Burn picks up stale `epoch-N` logs); for a resumed run, insists on the same config.
+/// there; for a resumed run, insists on the same config.
 fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let config_path = out.join("config.json");
@@ -452,6 +453,20 @@ impl Phase {
         } else {
             0
         };
+        // The epochs before `done` come from the checkpoint, read before anything else is done.
+        let before = match done {
+            0 => Vec::new(),
+            _ => {
+                read_checkpoint(&checkpoint_dir, done).map_err(|(path, e)| TrainError::Resume {
+                    path,
+                    reason: format!(
+                        "the checkpoint of epoch {done} cannot be read ({e}); run again without \
+                         --resume to start over"
+                    ),
+                })?
+            }
+        };
+        let history = SharedHistory::new(before.into());
 
         let device = opts.backend.device();
         let autodiff = device.clone().autodiff();
@@ -495,6 +510,7 @@ impl Phase {
         let renderer = ProgressRenderer::new(&label, opts.quiet);
         let mut training = SupervisedTraining::new(&self.dir, train_loader, valid_loader)
             .metrics((AccuracyMetric::new(), LossMetric::new()))
+            .with_metric_logger(MemoryMetricLog::default())
             .with_custom_checkpointers(
                 AtomicFileCheckpointer::new(&checkpoint_dir, "model"),
                 AtomicFileCheckpointer::new(&checkpoint_dir, "optim"),
@@ -505,6 +521,8 @@ impl Phase {
                 Duration::try_from_secs_f64(opts.checkpoint_seconds.max(0.0))
                     .unwrap_or(Duration::MAX),
                 self.epochs,
+                &checkpoint_dir,
+                history.clone(),
             ))
             .num_epochs(self.epochs)
             .early_stopping(EpochMonitor::new(
@@ -519,13 +537,6 @@ impl Phase {
             .with_application_logger(None)
             .renderer(Box::new(renderer));
         if done > 0 {
-            check_checkpoint(&checkpoint_dir, done).map_err(|(path, e)| TrainError::Resume {
-                path,
-                reason: format!(
-                    "the checkpoint of epoch {done} cannot be read ({e}); run again without \
-                     --resume to start over"
-                ),
-            })?;
             training = training.checkpoint(done);
         }
         let optim = plan.optimizer(&config.optimizer, train_len.div_ceil(config.batch_size));
@@ -551,7 +562,9 @@ impl Phase {
                 reason,
             });
         }
-        let history = read_learner_history(&self.dir, self.epochs)?;
+        let history = std::mem::take(&mut *history.lock().expect("history lock"));
+        // Burn ends a phase early only when interrupted or stopped by the monitor (both above).
+        assert_eq!(history.len(), self.epochs, "one history entry per epoch");
         Ok((result.model, history))
     }
 }
