@@ -20,7 +20,7 @@
 use burn::tensor::{Gradients, Tensor, TensorData};
 use imdb_model::{Mlp, SparseBatch};
 
-use crate::host::{into_vec, with_host_f32};
+use crate::host::{into_vec, vectorized, with_host_f32};
 use crate::row_sparse;
 
 /// How the tape hands `W₀`'s gradient to the optimizer.
@@ -152,28 +152,60 @@ fn gather_sum(
     scale: Option<&[f32]>,
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; input.batch_size() * units];
-    // Common widths get a loop over fixed-size rows, which the compiler turns into a few vector
-    // adds per word; the unweighted loop is its own instance, without the multiplies.
-    match (units, scale) {
-        (16, None) => gather_rows::<16>(kernel, &mut out, input, |_| 1.0),
-        (16, Some(s)) => gather_rows::<16>(kernel, &mut out, input, |i| s[i]),
-        (32, None) => gather_rows::<32>(kernel, &mut out, input, |_| 1.0),
-        (32, Some(s)) => gather_rows::<32>(kernel, &mut out, input, |i| s[i]),
-        _ => {
-            for (r, acc) in out.chunks_exact_mut(units).enumerate() {
-                for &i in input.row(r) {
-                    let start = i as usize * units;
-                    let w = scale.map_or(1.0, |s| s[i as usize]);
-                    for (a, k) in acc.iter_mut().zip(&kernel[start..start + units]) {
-                        *a += w * k;
+    vectorized(GatherSum {
+        kernel,
+        units,
+        input,
+        scale,
+        out: &mut out,
+    });
+    out
+}
+
+/// [`gather_sum`]'s loops, compiled for the CPU's vector width ([`vectorized`]).
+struct GatherSum<'a> {
+    kernel: &'a [f32],
+    units: usize,
+    input: &'a SparseBatch,
+    scale: Option<&'a [f32]>,
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for GatherSum<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            kernel,
+            units,
+            input,
+            scale,
+            out,
+        } = self;
+        // Common widths get a loop over fixed-size rows, which the compiler turns into a few
+        // vector adds per word; the unweighted loop is its own instance, without the multiplies.
+        match (units, scale) {
+            (16, None) => gather_rows::<16>(kernel, out, input, |_| 1.0),
+            (16, Some(s)) => gather_rows::<16>(kernel, out, input, |i| s[i]),
+            (32, None) => gather_rows::<32>(kernel, out, input, |_| 1.0),
+            (32, Some(s)) => gather_rows::<32>(kernel, out, input, |i| s[i]),
+            _ => {
+                for (r, acc) in out.chunks_exact_mut(units).enumerate() {
+                    for &i in input.row(r) {
+                        let start = i as usize * units;
+                        let w = scale.map_or(1.0, |s| s[i as usize]);
+                        for (a, k) in acc.iter_mut().zip(&kernel[start..start + units]) {
+                            *a += w * k;
+                        }
                     }
                 }
             }
         }
     }
-    out
 }
 
+#[inline(always)]
 fn gather_rows<const U: usize>(
     kernel: &[f32],
     out: &mut [f32],
@@ -200,28 +232,61 @@ fn gather_rows<const U: usize>(
 /// The gather-sum's transpose: adds `grad_z[r]` into line `line_of(i)` of `out` (lines of
 /// `units` floats) for every word `i` of row `r`. The dense gradient has a line per row of `W₀`
 /// (`line_of` the identity); the row-sparse one a line per touched row ([`row_sparse`]).
-pub(crate) fn scatter_add(
+pub(crate) fn scatter_add<F: Fn(u32) -> usize>(
     grad_z: &[f32],
     units: usize,
     input: &SparseBatch,
     out: &mut [f32],
-    line_of: impl Fn(u32) -> usize,
+    line_of: F,
 ) {
-    // As in the gather-sum: fixed-size rows for the common widths, a few vector adds per word.
-    match units {
-        16 => scatter_rows::<16>(grad_z, input, out, line_of),
-        32 => scatter_rows::<32>(grad_z, input, out, line_of),
-        _ => {
-            for (r, g) in grad_z.chunks_exact(units).enumerate() {
-                for &i in input.row(r) {
-                    let start = line_of(i) * units;
-                    add_assign(&mut out[start..start + units], g);
+    vectorized(ScatterAdd {
+        grad_z,
+        units,
+        input,
+        out,
+        line_of,
+    });
+}
+
+/// [`scatter_add`]'s loops, compiled for the CPU's vector width ([`vectorized`]).
+struct ScatterAdd<'a, F> {
+    grad_z: &'a [f32],
+    units: usize,
+    input: &'a SparseBatch,
+    out: &'a mut [f32],
+    line_of: F,
+}
+
+impl<F: Fn(u32) -> usize> pulp::WithSimd for ScatterAdd<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            grad_z,
+            units,
+            input,
+            out,
+            line_of,
+        } = self;
+        // As in the gather-sum: fixed-size rows for the common widths, a few vector adds per
+        // word.
+        match units {
+            16 => scatter_rows::<16>(grad_z, input, out, line_of),
+            32 => scatter_rows::<32>(grad_z, input, out, line_of),
+            _ => {
+                for (r, g) in grad_z.chunks_exact(units).enumerate() {
+                    for &i in input.row(r) {
+                        let start = line_of(i) * units;
+                        add_assign(&mut out[start..start + units], g);
+                    }
                 }
             }
         }
     }
 }
 
+#[inline(always)]
 fn scatter_rows<const U: usize>(
     grad_z: &[f32],
     input: &SparseBatch,
@@ -238,8 +303,85 @@ fn scatter_rows<const U: usize>(
     }
 }
 
+#[inline(always)]
 fn add_assign(acc: &mut [f32], x: &[f32]) {
     for (a, b) in acc.iter_mut().zip(x) {
         *a += b;
+    }
+}
+
+// The AVX2 level exists on x86-64 only.
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::host::widest;
+    use pulp::{Simd, WithSimd};
+    use rand::{Rng, SeedableRng};
+
+    /// A batch over `width` ids with repeated, empty and one-word rows, and random floats of
+    /// mixed magnitudes (so that a reordered sum would round differently).
+    fn case(width: u32, units: usize, seed: u64) -> (SparseBatch, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let rows: Vec<Vec<u32>> = (0..37)
+            .map(|r| match r % 9 {
+                0 => Vec::new(),
+                1 => vec![rng.random_range(0..width)],
+                _ => (0..rng.random_range(2..60))
+                    .map(|_| rng.random_range(0..width))
+                    .collect(),
+            })
+            .collect();
+        let input = SparseBatch::from_rows(&rows, width as usize).unwrap();
+        let mut floats = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| rng.random_range(-1.0f32..1.0) * 10f32.powi(rng.random_range(-6..3)))
+                .collect()
+        };
+        let kernel = floats(width as usize * units);
+        let scale = floats(width as usize);
+        let grad_z = floats(input.batch_size() * units);
+        (input, kernel, scale, grad_z)
+    }
+
+    /// The gather-sum and the scatter-add compiled for AVX2 give the very floats of the SSE2
+    /// baseline (bitwise), for the specialised widths and the general loop, with and without
+    /// input weights. What makes the run-time choice of width safe for reproducibility.
+    #[test]
+    fn every_vector_width_gives_the_same_floats() {
+        let Some(v3) = widest() else { return };
+        for (units, seed) in [(16, 1), (32, 2), (7, 3)] {
+            let (input, kernel, scale, grad_z) = case(300, units, seed);
+            for scale in [None, Some(scale.as_slice())] {
+                let mut sums = [vec![0.0; input.batch_size() * units], Vec::new()];
+                sums[1] = sums[0].clone();
+                let [base, wide] = &mut sums;
+                let gather = |out| GatherSum {
+                    kernel: &kernel,
+                    units,
+                    input: &input,
+                    scale,
+                    out,
+                };
+                gather(base).with_simd(pulp::Scalar::new());
+                Simd::vectorize(v3, gather(wide));
+                assert_eq!(bits(base), bits(wide), "gather-sum, {units} units");
+            }
+            let mut grads = [vec![0.0; 300 * units], vec![0.0; 300 * units]];
+            let [base, wide] = &mut grads;
+            let scatter = |out| ScatterAdd {
+                grad_z: &grad_z,
+                units,
+                input: &input,
+                out,
+                line_of: |i| i as usize,
+            };
+            scatter(base).with_simd(pulp::Scalar::new());
+            Simd::vectorize(v3, scatter(wide));
+            assert_eq!(bits(base), bits(wide), "scatter-add, {units} units");
+        }
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
     }
 }

@@ -40,3 +40,26 @@ pub(crate) fn into_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .try_into_vec()
         .expect("converted to f32 above")
 }
+
+/// Runs the loops of `kernel` compiled for the widest vector instructions this CPU has: AVX2
+/// where present (x86-64 CPUs since 2013–15), found at run time by `pulp`, else the x86-64
+/// baseline (SSE2). `kernel`'s `with_simd` and everything it calls must be `#[inline(always)]`
+/// to be compiled that way (a closure would not be: its body is a function of its own).
+///
+/// The loops run this way use separate multiplies and adds (Rust never fuses them into FMAs)
+/// in a fixed order, and IEEE `+ − × ÷ √` round the same in every vector width, so every CPU
+/// computes the same floats; only the number of lanes per instruction changes.
+pub(crate) fn vectorized<K: pulp::WithSimd>(kernel: K) -> K::Output {
+    pulp::Arch::new().dispatch(kernel)
+}
+
+/// For tests of [`vectorized`] kernels: the AVX2 level when this CPU has it (else `None`, and
+/// such a test can only compare the baseline with itself, so it says it is skipped).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn widest() -> Option<pulp::x86::V3> {
+    let v3 = pulp::x86::V3::try_new();
+    if v3.is_none() {
+        eprintln!("SKIPPED: this CPU has no AVX2; only the baseline width was run");
+    }
+    v3
+}

@@ -18,7 +18,7 @@
 //! the dense loop does `k`).
 
 use crate::config::RmsPropKerasConfig;
-use crate::host::{host_copy, into_vec};
+use crate::host::{host_copy, into_vec, vectorized};
 use crate::row_sparse;
 use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -121,14 +121,59 @@ impl RmsPropKeras {
         };
         let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
         let (epsilon, lr) = (self.epsilon as f32, lr as f32);
-        for ((w, v), &g) in w.iter_mut().zip(&mut v).zip(&g) {
-            let g2 = g * g * one_minus_rho;
-            *v = if had_state { *v * rho + g2 } else { g2 };
-            *w -= g / (*v + epsilon).sqrt() * lr;
-        }
+        vectorized(KerasUpdate {
+            w: &mut w,
+            v: &mut v,
+            g: &g,
+            had_state,
+            rho,
+            one_minus_rho,
+            epsilon,
+            lr,
+        });
         let tensor = Tensor::from_data(TensorData::new(w, shape.clone()), &device);
         let velocity = Tensor::from_data(TensorData::new(v, shape), &device);
         (tensor, Some(RmsPropKerasState { velocity }))
+    }
+}
+
+/// Keras's update of every weight of a tensor, one pass compiled for the CPU's vector width
+/// ([`vectorized`]), in f32 with the tensor ops' arithmetic in their order:
+/// `v ← ρ·v + (1 − ρ)·g²` (`v ← (1 − ρ)·g²` at the first step), `w ← w − g / √(v + ε) · lr`.
+struct KerasUpdate<'a> {
+    w: &'a mut [f32],
+    v: &'a mut [f32],
+    g: &'a [f32],
+    had_state: bool,
+    rho: f32,
+    one_minus_rho: f32,
+    epsilon: f32,
+    lr: f32,
+}
+
+impl pulp::WithSimd for KerasUpdate<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            w,
+            v,
+            g,
+            had_state,
+            rho,
+            one_minus_rho,
+            epsilon,
+            lr,
+        } = self;
+        // Before the first step `v` is all zeros, so `0·v + g2` is exactly Keras's `g2` there: one
+        // loop without a branch in it.
+        let rho = if had_state { rho } else { 0.0 };
+        for ((w, v), &g) in w.iter_mut().zip(v).zip(g) {
+            let g2 = g * g * one_minus_rho;
+            *v = *v * rho + g2;
+            *w -= g / (*v + epsilon).sqrt() * lr;
+        }
     }
 }
 
@@ -541,6 +586,52 @@ mod tests {
         }
         // Never-touched rows kept their weights and have no velocity.
         assert!(vl[290 * units..].iter().all(|&v| v == 0.0));
+    }
+
+    /// Keras's update compiled for AVX2 gives the very floats of the SSE2 baseline (bitwise), at
+    /// the first step and after it, on weights, gradients and velocities of mixed magnitudes
+    /// (zeros included).
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn every_vector_width_gives_the_same_update() {
+        use pulp::{Simd, WithSimd};
+        use rand::{Rng, SeedableRng};
+        let Some(v3) = crate::host::widest() else {
+            return;
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut floats = |n: usize, zeros: bool| -> Vec<f32> {
+            (0..n)
+                .map(|i| match zeros && i % 5 == 0 {
+                    true => 0.0,
+                    false => rng.random_range(-1.0f32..1.0) * 10f32.powi(rng.random_range(-8..2)),
+                })
+                .collect()
+        };
+        let (w, g) = (floats(1003, false), floats(1003, true));
+        let v: Vec<f32> = floats(1003, true).iter().map(|x| x * x).collect();
+        for had_state in [false, true] {
+            let mut out = [(w.clone(), v.clone()), (w.clone(), v.clone())];
+            if !had_state {
+                out.iter_mut().for_each(|(_, v)| v.fill(0.0));
+            }
+            let [(w0, v0), (w1, v1)] = &mut out;
+            let update = |w, v| KerasUpdate {
+                w,
+                v,
+                g: &g,
+                had_state,
+                rho: 0.9,
+                one_minus_rho: 1.0 - 0.9,
+                epsilon: 1e-7,
+                lr: 1e-3,
+            };
+            update(w0, v0).with_simd(pulp::Scalar::new());
+            Simd::vectorize(v3, update(w1, v1));
+            let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(w0), bits(w1), "weights, had_state {had_state}");
+            assert_eq!(bits(v0), bits(v1), "velocities, had_state {had_state}");
+        }
     }
 
     fn assert_close(w: &Tensor<1>, expected: [f64; 4]) {
