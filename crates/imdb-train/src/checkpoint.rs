@@ -78,9 +78,9 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
 ///
 /// Burn calls the strategy at every epoch's end, after the epoch's metrics are in its event
 /// store, so this is also where the phase's history is recorded: each epoch's means go into the
-/// [`SharedHistory`], and a save writes the history so far beside the Burn records as
+/// phase's shared history, and a save writes the history so far beside the Burn records as
 /// `history-<epoch>.json` (written first and deleted first, so every epoch whose model is kept
-/// has its history). The metrics themselves stay in memory ([`crate::metric_log`]).
+/// has its history). The per-batch values themselves stay in memory (`metric_log.rs`).
 #[derive(Debug)]
 pub struct CheckpointEvery {
     schedule: SaveSchedule,
