@@ -127,51 +127,74 @@ impl ImdbLoader {
     /// failure (a checksum mismatch), or a cache that cannot be written. A corrupt cache file is
     /// rebuilt, not an error.
     pub fn load(&self) -> Result<Imdb> {
+        let mut loaded = self.load_each(std::slice::from_ref(&self.options))?;
+        Ok(loaded.pop().expect("one encoding asked for"))
+    }
+
+    /// Loads the data once per encoding in `options` (this loader's own options are ignored),
+    /// reading the source at most once: each encoding comes from the cache or, on a miss, from
+    /// the reviews read for the first miss. For several encodings of one source, as a study
+    /// has, this saves a decompression and tokenisation of the archive per extra encoding.
+    /// Each [`Provenance::load_seconds`] counts from the start of this call.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); all options are validated before anything is read.
+    pub fn load_each(&self, options: &[EncodeOptions]) -> Result<Vec<Imdb>> {
         let started = Instant::now();
-        self.options.validate()?;
+        for o in options {
+            o.validate()?;
+        }
         let cache_dir = self
             .cache_dir
             .clone()
             .unwrap_or_else(source::default_cache_dir);
         let resolved = self.resolve(&cache_dir)?;
-        let key = cache::key(&resolved.checksum, &self.options);
-        let cache_path = cache::path(&cache_dir, &key);
-
-        let cached = if self.use_cache {
-            match cache::read(&cache_path, &key) {
-                Ok(hit) => hit,
-                Err(e) => {
-                    eprintln!("burn-imdb: ignoring the cache ({e}); rebuilding it");
-                    None
+        let mut reviews = None;
+        let mut loaded = Vec::with_capacity(options.len());
+        for options in options {
+            let key = cache::key(&resolved.checksum, options);
+            let cache_path = cache::path(&cache_dir, &key);
+            let cached = if self.use_cache {
+                match cache::read(&cache_path, &key) {
+                    Ok(hit) => hit,
+                    Err(e) => {
+                        eprintln!("burn-imdb: ignoring the cache ({e}); rebuilding it");
+                        None
+                    }
                 }
-            }
-        } else {
-            None
-        };
-        let cache_hit = cached.is_some();
-        let encoded = match cached {
-            Some(encoded) => encoded,
-            None => {
-                let encoded = resolved.read_and_encode(&self.options)?;
-                if self.use_cache {
-                    cache::write(&cache_path, &key, &encoded)?;
+            } else {
+                None
+            };
+            let cache_hit = cached.is_some();
+            let encoded = match cached {
+                Some(encoded) => encoded,
+                None => {
+                    let raw = match &mut reviews {
+                        Some(raw) => raw,
+                        None => reviews.insert(resolved.read()?),
+                    };
+                    let encoded = encode(raw, options)?;
+                    if self.use_cache {
+                        cache::write(&cache_path, &key, &encoded)?;
+                    }
+                    encoded
                 }
-                encoded
-            }
-        };
-        Ok(Imdb {
-            train: Arc::new(encoded.train),
-            test: Arc::new(encoded.test),
-            word_index: encoded.word_index,
-            options: self.options.clone(),
-            provenance: Provenance {
-                kind: resolved.kind,
-                path: resolved.path,
-                checksum: resolved.checksum,
-                cache_hit,
-                load_seconds: started.elapsed().as_secs_f64(),
-            },
-        })
+            };
+            loaded.push(Imdb {
+                train: Arc::new(encoded.train),
+                test: Arc::new(encoded.test),
+                word_index: encoded.word_index,
+                options: options.clone(),
+                provenance: Provenance {
+                    kind: resolved.kind,
+                    path: resolved.path.clone(),
+                    checksum: resolved.checksum.clone(),
+                    cache_hit,
+                    load_seconds: started.elapsed().as_secs_f64(),
+                },
+            });
+        }
+        Ok(loaded)
     }
 
     fn resolve(&self, cache_dir: &Path) -> Result<Resolved> {
@@ -245,8 +268,9 @@ impl Resolved {
         }
     }
 
-    fn read_and_encode(&self, options: &EncodeOptions) -> Result<Encoded> {
-        let (word_index, raw_train, raw_test) = match (self.format, &self.path) {
+    /// The source's reviews as word ranks, before any encoding option.
+    fn read(&self) -> Result<RankedReviews> {
+        let (word_index, train, test) = match (self.format, &self.path) {
             (Format::KerasNpz, Some(path)) => read_npz(path)?,
             (Format::Directory, Some(path)) => ranked(read_directory(path)?),
             (Format::TarGz, Some(path)) => ranked(read_tar_gz_file(path)?),
@@ -255,30 +279,47 @@ impl Resolved {
                 Path::new("<embedded sample>"),
             )?),
         };
-        let (word_index, raw_train, raw_test) = match (options.ngrams, word_index) {
-            (1, index) => (index, raw_train, raw_test),
-            (n, Some(index)) => {
-                let keep = options.kept_ranks();
-                let (index, train, test) =
-                    crate::ngrams::add_ngrams(&index, &raw_train, &raw_test, n, keep);
-                (Some(index), train, test)
-            }
-            (ngrams, None) => {
-                return Err(DataError::InvalidOption {
-                    name: "ngrams",
-                    value: ngrams.to_string(),
-                    reason: "n-grams are spelled from the word index, and this source has none \
-                             (put Keras's imdb_word_index.json beside imdb.npz)",
-                });
-            }
-        };
-        let (train, test) = options.encode(&raw_train, &raw_test)?;
-        Ok(Encoded {
+        Ok(RankedReviews {
+            word_index,
             train,
             test,
-            word_index,
         })
     }
+}
+
+/// Both splits as word ranks over the training split, and the word index when the source has one.
+struct RankedReviews {
+    word_index: Option<WordIndex>,
+    train: Split,
+    test: Split,
+}
+
+/// `raw` encoded with `options`: n-grams added if asked for, then Keras's filtering and shuffle.
+fn encode(raw: &RankedReviews, options: &EncodeOptions) -> Result<Encoded> {
+    let (word_index, ngram_train, ngram_test);
+    let (word_index, train, test) = match (options.ngrams, &raw.word_index) {
+        (1, index) => (index.clone(), &raw.train, &raw.test),
+        (n, Some(index)) => {
+            let keep = options.kept_ranks();
+            (word_index, ngram_train, ngram_test) =
+                crate::ngrams::add_ngrams(index, &raw.train, &raw.test, n, keep);
+            (Some(word_index), &ngram_train, &ngram_test)
+        }
+        (ngrams, None) => {
+            return Err(DataError::InvalidOption {
+                name: "ngrams",
+                value: ngrams.to_string(),
+                reason: "n-grams are spelled from the word index, and this source has none \
+                         (put Keras's imdb_word_index.json beside imdb.npz)",
+            });
+        }
+    };
+    let (train, test) = options.encode(train, test)?;
+    Ok(Encoded {
+        train,
+        test,
+        word_index,
+    })
 }
 
 fn ranked(reviews: LabeledReviews) -> (Option<WordIndex>, Split, Split) {

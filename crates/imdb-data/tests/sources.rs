@@ -484,3 +484,50 @@ fn trigrams_follow_the_pairs() {
         tokens
     );
 }
+
+/// Several encodings from one read of the source equal one load per encoding, through the cache
+/// and without it; a second call is all cache hits with the same data.
+#[test]
+fn load_each_equals_one_load_per_encoding() {
+    let encodings = [
+        EncodeOptions::default(),
+        EncodeOptions::default()
+            .with_ngrams(2)
+            .with_num_words(Some(20_000)),
+        EncodeOptions::default().with_num_words(Some(5_000)),
+    ];
+    let separate: Vec<_> = encodings
+        .iter()
+        .map(|o| {
+            ImdbLoader::new(DataSource::Embedded)
+                .options(o.clone())
+                .use_cache(false)
+                .load()
+                .unwrap()
+        })
+        .collect();
+    let cache = tempfile::tempdir().unwrap();
+    let loader = ImdbLoader::new(DataSource::Embedded).cache_dir(cache.path());
+    let uncached = ImdbLoader::new(DataSource::Embedded)
+        .use_cache(false)
+        .load_each(&encodings)
+        .unwrap();
+    let first = loader.load_each(&encodings).unwrap();
+    let second = loader.load_each(&encodings).unwrap();
+    for (i, one) in separate.iter().enumerate() {
+        for (each, hit) in [
+            (&uncached[i], false),
+            (&first[i], false),
+            (&second[i], true),
+        ] {
+            assert_eq!(each.options, encodings[i]);
+            assert_eq!(each.provenance.cache_hit, hit, "encoding {i}");
+            assert_eq!(each.train, one.train, "encoding {i}");
+            assert_eq!(each.test, one.test, "encoding {i}");
+            assert_eq!(each.word_index, one.word_index, "encoding {i}");
+        }
+    }
+    // The encodings really differ (so the comparison above could fail).
+    assert_ne!(separate[0].train, separate[1].train);
+    assert_ne!(separate[0].train, separate[2].train);
+}

@@ -96,13 +96,18 @@ pub fn run_study(
 ) -> Result<StudyOutcome> {
     check(configs, opts)?;
     let _lock = lock_out_dir(&opts.out_dir)?;
-    let mut datasets: Vec<(EncodeOptions, Imdb)> = Vec::new();
+    // Every encoding the variants need, from one read of the source.
+    let mut encodings: Vec<EncodeOptions> = Vec::new();
     for c in configs {
-        if !datasets.iter().any(|(o, _)| *o == c.data) {
-            let imdb = loader.clone().options(c.data.clone()).load()?;
-            datasets.push((c.data.clone(), imdb));
+        if !encodings.contains(&c.data) {
+            encodings.push(c.data.clone());
         }
     }
+    let datasets: Vec<(EncodeOptions, Imdb)> = encodings
+        .iter()
+        .cloned()
+        .zip(loader.load_each(&encodings)?)
+        .collect();
 
     let bar = progress_bar((configs.len() * opts.seeds) as u64, opts.quiet);
     let say = |line: String| match (opts.quiet, bar.is_hidden()) {
