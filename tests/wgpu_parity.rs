@@ -92,10 +92,14 @@ fn one_training_step_matches_flex() {
     }
 }
 
-/// The whole protocol runs on wgpu and learns. Through Burn's Learner the lavapipe runs are not
-/// bit-reproducible (two runs of the same seed differed by ~0.02 in epoch-1 loss, while a single
-/// step matches Flex to 1e-7, see above), so this compares with Flex loosely: validation loss
-/// within 0.05 of Flex's at every epoch, accuracies within 0.15, and the training loss falling.
+/// The whole protocol runs on wgpu and learns. The first run in a process is not reproducible,
+/// most likely because Burn's autotune is still choosing kernels then (measured on lavapipe, six
+/// runs in one process: epoch-3 validation loss 0.624 in the first, 0.6693 in each of the next
+/// five, bit-identical histories; Flex 0.6597; once in CI the first run gave 0.5976, which this
+/// test then failed). So the run compared is the second, and the comparison with Flex stays loose
+/// (kernels may differ between processes): validation loss within 0.05 of Flex's at every epoch,
+/// accuracies within 0.15, and the training loss falling. A single step matches Flex to 1e-7 (see
+/// above).
 #[test]
 fn protocol_runs_on_wgpu_and_tracks_flex() {
     let _serial = serial();
@@ -128,6 +132,7 @@ fn protocol_runs_on_wgpu_and_tracks_flex() {
         run_experiment(&config, &imdb, &opts).unwrap()
     };
     let cpu = run("flex");
+    run("wgpu"); // the first run in this process, see above
     let gpu = run("wgpu");
     assert_eq!(gpu.backend, "wgpu");
     assert!(
