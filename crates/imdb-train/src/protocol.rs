@@ -398,7 +398,7 @@ pub(crate) fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
     }
 }
 
-/// Creates `out`; for a fresh run, removes the training logs and checkpoints an earlier run left
+/// Creates `out`; for a fresh run, removes the checkpoints of both phases that an earlier run left
 /// there; for a resumed run, insists on the same config.
 fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
