@@ -12,7 +12,7 @@ use burn_imdb::train::{
 use burn_imdb::train::{InputKind, Weighting, fit};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
@@ -367,18 +367,12 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
         .spawn()
         .unwrap();
     let marker = cut.join("fit/checkpoint/model-3.bpk");
-    let started = Instant::now();
-    while !marker.exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it could be interrupted"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint after 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::wait_while_running(
+        &mut child,
+        Duration::from_secs(120),
+        "the epoch-3 checkpoint",
+        || marker.exists(),
+    );
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     assert!(!cut.join("results.json").exists(), "killed before the end");

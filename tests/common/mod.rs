@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The example binary `name` (built by `cargo test` next to the test binaries).
@@ -33,18 +33,9 @@ pub fn a_second_process_is_refused(mut first: Command, mut second: Command, out:
         .spawn()
         .unwrap();
     let lock = out.join(".lock");
-    let started = Instant::now();
-    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")) {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first process ended early"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no lock after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_while_running(&mut first, Duration::from_secs(60), "its lock", || {
+        std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process"))
+    });
     let second = second
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -64,6 +55,25 @@ pub fn a_second_process_is_refused(mut first: Command, mut second: Command, out:
         "the first process was still going when the second gave up"
     );
     assert!(first.wait().unwrap().success());
+}
+
+/// Polls `ready` until it holds while `child` runs; fails the test if `child` ends first or
+/// `limit` passes, naming `what` it was waiting for.
+pub fn wait_while_running(
+    child: &mut Child,
+    limit: Duration,
+    what: &str,
+    ready: impl Fn() -> bool,
+) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the process ended before {what}"
+        );
+        assert!(started.elapsed() < limit, "no {what} after {limit:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Every file under `dir`, as paths relative to it, sorted: what a writer left behind.
