@@ -19,14 +19,14 @@
 //!
 //! # Why there is one hidden hook
 //!
-//! On a CPU, `imdb-train` computes the first layer of a sparse batch itself (a gather-sum over
-//! the host buffer of `W₀`) and turns the gradient of its result into a row-sparse gradient of
-//! `W₀`. That cannot be an autodiff operation of this crate: Burn 0.22's autodiff holds every
+//! On a CPU, `imdb-train` runs the whole training step of a sparse batch as host loops: a
+//! gather-sum over the host buffer of `W₀` for the first layer, the 16-unit layers after it, the
+//! loss, and every gradient, `W₀`'s as a row-sparse gradient when the optimizer can use one.
+//! That cannot be an autodiff operation of this crate: Burn 0.22's autodiff holds every
 //! gradient as a dense tensor of its parameter's shape, which is the per-step cost the fast
-//! path exists to avoid. So the crate keeps one `#[doc(hidden)]` function, `__private`, through
-//! which the training step supplies `x·W₀`; the code that completes the gradient is private to
-//! that step, and nothing public can forget it. [`Mlp::forward`] needs no such help on any
-//! backend.
+//! path exists to avoid. So the crate keeps one `#[doc(hidden)]` module, `__private`, through
+//! which that step reads the layers and settings; it is tested against [`Mlp::forward`] under
+//! Burn's autodiff, and [`Mlp::forward`] needs no such help on any backend.
 //!
 //! # Example
 //!
@@ -108,7 +108,7 @@ mod mlp;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::private::forward_with_kernel_product;
+    pub use crate::private::{Parts, parts};
 }
 mod private;
 

@@ -1,33 +1,53 @@
-//! Not part of the API: the one hook through which `imdb-train` runs the first layer itself.
+//! Not part of the API: the one hook through which `imdb-train` runs a training step itself.
 //!
-//! On a CPU backend, `imdb-train` computes `x·W₀` as a gather-sum loop over the host buffer of
-//! `W₀` and hands Burn's autodiff only the result; its training step then turns the result's
-//! gradient into a row-sparse gradient of `W₀` for a lazy optimizer. Burn 0.22's autodiff has
-//! no sparse gradients (every gradient is a dense tensor of its parameter's shape), so that
-//! cannot be an autodiff operation of this crate without giving up what makes it fast. The hook
-//! is hidden so the model's public surface stays `forward`; its only caller, and the code that
-//! completes the gradient it leaves open, are private to `imdb-train`'s training step.
+//! On a CPU backend, `imdb-train` computes the whole network of a sparse batch as host loops:
+//! `x·W₀` as a gather-sum over the host buffer of `W₀`, the small dense layers after it, the
+//! loss and every gradient, which it hands the optimizer directly (`W₀`'s as a row-sparse
+//! gradient for a lazy optimizer when it can). Burn 0.22's autodiff has no sparse gradients
+//! (every gradient is a dense tensor of its parameter's shape), so that cannot be an autodiff
+//! operation of this crate without giving up what makes it fast; and a 16-unit layer is so small
+//! that recording it in an autodiff graph costs more than computing it. The hook is hidden so
+//! the model's public surface stays `forward`; its only caller is private to `imdb-train`'s
+//! training step, which is tested against this crate's `forward` under Burn's autodiff.
 
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 
-use crate::Mlp;
+use crate::{Activation, Mlp};
 
-/// Logits with the first kernel product supplied by `kernel_product`: it gets `W₀`
-/// (`[input, hidden[0]]`, tracked on an autodiff device) and the input weights `s` (`[input]`,
-/// never tracked) when the model has them, and returns `(x ⊙ s)·W₀` (`[batch, hidden[0]]`); the
-/// model adds `b₀` and runs the rest of the network.
-///
-/// Whatever `kernel_product` does outside Burn's graph is the caller's to differentiate.
+/// What a host implementation of [`Mlp::forward`] and [`Mlp::loss`] needs: the layers and the
+/// settings that shape the computation.
 #[doc(hidden)]
-pub fn forward_with_kernel_product(
-    mlp: &Mlp,
-    kernel_product: impl FnOnce(Tensor<2>, Option<Tensor<1>>) -> Tensor<2>,
-) -> Tensor<2> {
-    let first = &mlp.hidden[0];
-    let z = kernel_product(first.weight.val(), mlp.input_weights());
-    let z = match &first.bias {
-        Some(bias) => z + bias.val().unsqueeze_dim(0),
-        None => z,
-    };
-    mlp.forward_from_first_preactivation(z)
+#[derive(Debug)]
+pub struct Parts<'a> {
+    /// The hidden layers, `W₀` first (`[input, hidden[0]]`, tracked on an autodiff device).
+    pub hidden: &'a [Linear],
+    /// The output layer, `[hidden[last], 1]`.
+    pub output: &'a Linear,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// The dropout probability after each hidden layer, when dropout is configured and not
+    /// frozen (it then applies on an autodiff device, as `Dropout::forward` does).
+    pub dropout: Option<f64>,
+    /// The L2 factor on every hidden kernel ([`Mlp::l2_penalty`]).
+    pub l2: Option<f64>,
+    /// The input weights `s` (`[input]`, never tracked), when configured.
+    pub input_weights: Option<Tensor<1>>,
+}
+
+/// The parts of `mlp` (see [`Parts`]).
+#[doc(hidden)]
+pub fn parts(mlp: &Mlp) -> Parts<'_> {
+    Parts {
+        hidden: &mlp.hidden,
+        output: &mlp.output,
+        activation: mlp.activation,
+        dropout: mlp
+            .dropout
+            .as_ref()
+            .filter(|d| d.training.is_enabled() && d.prob > 0.0)
+            .map(|d| d.prob),
+        l2: mlp.l2,
+        input_weights: mlp.input_weights(),
+    }
 }

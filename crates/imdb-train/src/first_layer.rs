@@ -1,151 +1,19 @@
-//! The host first layer: the CPU plan's `x·W₀`, its backward, and the row-sparse gradient that
-//! the lazy RMSprop consumes. Private to the training step ([`crate::classifier`]).
-//!
-//! A sparse batch's first layer is two loops on a CPU:
+//! The host first layer's two loops, the CPU plan's `x·W₀` and its transpose, compiled for the
+//! CPU's vector width. Used by the host step ([`crate::host_step`]).
 //!
 //! - forward, a gather-sum: `z[r] = Σ_{i ∈ row r} s_i·W₀[i]` (`nnz × units` adds, reading only
 //!   the kernel rows of words that occur, straight from the backend's buffer: no copy of `W₀`;
 //!   `s_i` the model's input weights, 1 without them);
-//! - backward, a scatter-add: `∂W₀[i] = s_i·Σ_{rows r holding i} ∂z[r]`, for the rows the batch
+//! - backward, a scatter-add: `∂W₀[i] = Σ_{rows r holding i} ∂z[r]`, for the rows the batch
 //!   touched only ([`row_sparse`](crate::row_sparse)), or into a dense `[width, units]` gradient
 //!   when an L2 penalty gives every row of `W₀` a gradient anyway.
-//!
-//! The gather-sum enters Burn's autodiff as a leaf that requires a gradient (through the model
-//! crate's one hidden hook, `imdb_model::__private`). The [`Tape`] turns that leaf's gradient
-//! into `W₀`'s, right after `loss.backward()` in [`crate::Classifier`]'s `TrainStep`: the only
-//! caller, so nothing public can forget it. Burn 0.22's autodiff keeps every gradient as a dense
-//! tensor of its parameter's shape, which is exactly the per-step cost this path exists to avoid;
-//! hence a tape, not an autodiff operation.
 
-use burn::tensor::{Gradients, Tensor, TensorData};
-use imdb_model::{Mlp, SparseBatch};
+use imdb_model::SparseBatch;
 
-use crate::host::{into_vec, vectorized, with_host_f32};
-use crate::row_sparse;
-
-/// How the tape hands `W₀`'s gradient to the optimizer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum KernelGradient {
-    /// Only the rows the batch touched, in [`row_sparse`]'s encoding, for the lazy RMSprop.
-    RowSparse,
-    /// A `[width, units]` tensor, plus whatever the graph gave `W₀` (the L2 penalty's share).
-    Dense,
-}
-
-/// What the backward needs of a host forward: call [`backward`](Self::backward) after
-/// `loss.backward()`.
-#[must_use = "without Tape::backward the first kernel gets no gradient from the data"]
-pub(crate) struct Tape {
-    input: SparseBatch,
-    /// The gather-sum `[batch, units]` as a tracked leaf.
-    leaf: Tensor<2>,
-    /// `W₀` as the model holds it (tracked).
-    weight: Tensor<2>,
-    /// The model's input weights `s`, if it has them.
-    scale: Option<Tensor<1>>,
-    form: KernelGradient,
-}
-
-/// Logits of a sparse batch with the first layer computed on the host, and the tape when the
-/// model is being trained (on an autodiff device, `W₀` requiring a gradient).
-///
-/// # Shapes
-///
-/// - `input`: `batch_size` rows of ids below the model's input size
-/// - returns: `[batch_size, 1]` logits
-///
-/// # Panics
-///
-/// If `input.width()` is not the model's input size.
-pub(crate) fn forward(
-    mlp: &Mlp,
-    input: SparseBatch,
-    form: KernelGradient,
-) -> (Tensor<2>, Option<Tape>) {
-    let mut tape = None;
-    let logits = imdb_model::__private::forward_with_kernel_product(mlp, |weight, scale| {
-        let [width, units] = weight.dims();
-        assert_eq!(
-            input.width(),
-            width,
-            "sparse batch width must equal the model's input size"
-        );
-        let sums = with_host_f32(&weight, |kernel| match &scale {
-            Some(s) => with_host_f32(s, |s| gather_sum(kernel, units, &input, Some(s))),
-            None => gather_sum(kernel, units, &input, None),
-        });
-        let z = Tensor::<2>::from_data(
-            TensorData::new(sums, [input.batch_size(), units]),
-            &weight.device(),
-        );
-        if !weight.is_require_grad() {
-            return z;
-        }
-        let z = z.require_grad();
-        tape = Some(Tape {
-            input,
-            leaf: z.clone(),
-            weight,
-            scale,
-            form,
-        });
-        z
-    });
-    (logits, tape)
-}
-
-impl Tape {
-    /// Stores `∂loss/∂W₀` in `grads`, from the gradient that reached the gather-sum.
-    pub(crate) fn backward(self, grads: &mut Gradients) {
-        // None when the loss did not depend on the batch at all; then W₀ gets only what the graph
-        // gave it.
-        let Some(grad_z) = self.leaf.grad_remove(grads) else {
-            return;
-        };
-        let [width, units] = self.weight.dims();
-        let grad_z = into_vec(grad_z);
-        let device = self.weight.device().inner();
-        let grad_w = match self.form {
-            KernelGradient::RowSparse => {
-                // The plan picks this form only without an L2 penalty on W₀; a graph gradient
-                // here would be lost, so refuse it rather than train wrongly.
-                assert!(
-                    self.weight.grad_remove(grads).is_none(),
-                    "a row-sparse W₀ gradient cannot carry the L2 penalty's dense share"
-                );
-                let data = match &self.scale {
-                    Some(s) => with_host_f32(s, |s| {
-                        row_sparse::gradient(&grad_z, units, &self.input, Some(s))
-                    }),
-                    None => row_sparse::gradient(&grad_z, units, &self.input, None),
-                };
-                Tensor::<2>::from_data(data, &device)
-            }
-            KernelGradient::Dense => {
-                let mut dense = vec![0.0f32; width * units];
-                scatter_add(&grad_z, units, &self.input, &mut dense, |i| i as usize);
-                if let Some(s) = &self.scale {
-                    // `s_i` is the same for every row holding `i`: scale the sums, not the adds.
-                    with_host_f32(s, |s| {
-                        for (line, &s) in dense.chunks_exact_mut(units).zip(s) {
-                            line.iter_mut().for_each(|g| *g *= s);
-                        }
-                    });
-                }
-                let grad_w =
-                    Tensor::<2>::from_data(TensorData::new(dense, [width, units]), &device);
-                match self.weight.grad_remove(grads) {
-                    Some(from_graph) => grad_w + from_graph,
-                    None => grad_w,
-                }
-            }
-        };
-        self.weight.grad_replace(grads, grad_w);
-    }
-}
+use crate::host::vectorized;
 
 /// `out[r] = Σ_{i ∈ row r} s_i·kernel[i]`, rows of `units` floats (`s_i = 1` without `scale`).
-fn gather_sum(
+pub(crate) fn gather_sum(
     kernel: &[f32],
     units: usize,
     input: &SparseBatch,

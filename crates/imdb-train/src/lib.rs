@@ -29,6 +29,7 @@ pub mod error;
 mod first_layer;
 pub mod history;
 mod host;
+mod host_step;
 pub mod loader;
 mod metric_log;
 pub mod monitor;

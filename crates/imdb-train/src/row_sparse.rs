@@ -3,11 +3,11 @@
 //!
 //! A batch touches part of `W₀`'s rows (measured: 75% of the seed's 10,000, 39% of 100,000 uni-
 //! and bigrams, less for larger vocabularies), and the others get exactly zero gradient. Burn
-//! stores one dense tensor per parameter, so the host plan's tape stores a `[k, 1 + units]`
+//! stores one dense tensor per parameter, so the host step ([`crate::host_step`]) stores a `[k, 1 + units]`
 //! tensor instead: one line per
 //! touched row, its row index in column 0 (exact in f32 up to 2²⁴ = 16,777,216 rows) and its
 //! gradient in the other columns. Only [`crate::rmsprop::LazyRmsProp`] reads it; the plan
-//! ([`crate::ExecutionPlan`]) gives `W₀` that optimizer whenever the tape writes this form, and
+//! ([`crate::ExecutionPlan`]) gives `W₀` that optimizer whenever the host step writes this form, and
 //! [`decode`] refuses any other shape so a mismatch fails loudly instead of training wrongly.
 
 use burn::tensor::TensorData;
