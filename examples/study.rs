@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! cargo run --example study [-- --only tanh,dropout] [--seeds 5] [--out artifacts/study]
-//!     [--data PATH] [--experiments assets/experiments] [--device flex] [--quiet]
+//!     [--data PATH] [--experiments assets/experiments] [--device flex] [--jobs N] [--quiet]
 //! ```
+//!
+//! Runs go `--jobs` at a time (default: the number of CPUs), each in a process of its own: this
+//! one and copies of this program started with the hidden `--shard`, which do their share of
+//! the runs under this study's folder lock.
 //!
 //! Started again with the same arguments, it reuses every finished run and continues an
 //! interrupted one. Add a variant by dropping a config into the experiments folder (its `name`
@@ -14,9 +18,12 @@ use anyhow::Result;
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::Backend;
 use burn_imdb::train::InputKind;
-use burn_imdb::train::study::{StudyOptions, load_experiments, run_study, select};
+use burn_imdb::train::study::{
+    Shard, StudyOptions, load_experiments, run_shard, run_study_parallel, select,
+};
 use clap::Parser;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::Instant;
 
 /// Runs the study's variants over several seeds and writes report.md, report.html, summary.json
@@ -46,25 +53,25 @@ struct Args {
     /// How batches hold reviews: word ids (fast) or dense multi-hot rows.
     #[arg(long, default_value_t = InputKind::Sparse)]
     input: InputKind,
+    /// Runs at a time, each in a process of its own (default: the number of CPUs).
+    #[arg(long)]
+    jobs: Option<usize>,
     /// No progress bar and no per-run lines.
     #[arg(long)]
     quiet: bool,
+    /// Internal: do this share of the runs (`INDEX/COUNT`) for the study that started this
+    /// process, and exit.
+    #[arg(long, hide = true)]
+    shard: Option<Shard>,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
     let configs = select(load_experiments(&args.experiments)?, &args.only)?;
     let backend = Backend::select(args.device.as_deref())?;
-    let loader = ImdbLoader::new(DataSource::resolve(args.data)).quiet(args.quiet);
-    if !args.quiet {
-        let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
-        eprintln!(
-            "study: {} × {} seed(s) on {backend}, into {}",
-            names.join(", "),
-            args.seeds,
-            args.out.display()
-        );
-    }
+    // A worker's data messages would repeat the study's.
+    let quiet_data = args.quiet || args.shard.is_some();
+    let loader = ImdbLoader::new(DataSource::resolve(args.data.clone())).quiet(quiet_data);
     let opts = StudyOptions {
         out_dir: args.out.clone(),
         seeds: args.seeds,
@@ -72,8 +79,35 @@ fn main() -> Result<()> {
         input: args.input,
         quiet: args.quiet,
     };
+    if let Some(shard) = args.shard {
+        run_shard(&configs, &loader, &opts, shard)?;
+        return Ok(());
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, configs.len() * args.seeds.max(1));
+    if !args.quiet {
+        let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+        eprintln!(
+            "study: {} × {} seed(s) on {backend}, {jobs} at a time, into {}",
+            names.join(", "),
+            args.seeds,
+            args.out.display()
+        );
+    }
     let started = Instant::now();
-    let outcome = run_study(&configs, &loader, &opts)?;
+    // A worker is this program with the same arguments and its shard.
+    let worker = |shard: Shard| {
+        let exe = std::env::current_exe().unwrap_or_else(|_| "study".into());
+        let mut command = Command::new(exe);
+        command
+            .args(std::env::args_os().skip(1))
+            .arg("--shard")
+            .arg(shard.to_string());
+        command
+    };
+    let outcome = run_study_parallel(&configs, &loader, &opts, jobs, worker)?;
 
     let s = &outcome.summary;
     println!(

@@ -392,3 +392,74 @@ fn a_second_study_on_the_same_folder_fails_at_once() {
     assert!(out.join("report.md").is_file());
     assert!(run_dir(&out, "baseline", 7).join("results.json").is_file());
 }
+
+/// `--jobs 2`: the runs spread over the study's process and one worker give the very report of
+/// one process (every number but the timings), with every run on disk; a worker started by
+/// hand, with no study holding the folder, is refused.
+#[test]
+fn a_study_over_two_processes_reports_what_one_process_does() {
+    use burn::config::Config;
+    use std::process::Command;
+    let tmp = tempfile::tempdir().unwrap();
+    let experiments = tmp.path().join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    let variants = seed_variants();
+    for config in [&variants[0], &variants[4]] {
+        fast(config)
+            .save(experiments.join(format!("{}.json", config.name)))
+            .unwrap();
+    }
+    let study = |out: &Path, extra: &[&str]| {
+        let mut cmd = Command::new(common::example_exe("study"));
+        cmd.arg("--experiments")
+            .arg(&experiments)
+            .arg("--out")
+            .arg(out)
+            .args(["--seeds", "2", "--device", "flex", "--quiet", "--data"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz"))
+            .args(extra)
+            .env("BURN_IMDB_CACHE", tmp.path().join("cache"));
+        cmd.output().unwrap()
+    };
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    for (out, jobs) in [(&one, "1"), (&two, "2")] {
+        let run = study(out, &["--jobs", jobs]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "--jobs {jobs}: {stderr}");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            stdout.contains("4 run(s) (0 reused)"),
+            "--jobs {jobs}: {stdout}"
+        );
+    }
+    // Timings aside, the two summaries are the same JSON.
+    fn untimed(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| !k.contains("seconds"));
+                map.values_mut().for_each(untimed);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(untimed),
+            _ => {}
+        }
+    }
+    let summary = |out: &Path| {
+        let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        untimed(&mut v);
+        v
+    };
+    assert_eq!(summary(&one), summary(&two));
+    for (name, seed) in [
+        ("baseline", 42),
+        ("baseline", 43),
+        ("tanh", 42),
+        ("tanh", 43),
+    ] {
+        assert!(run_dir(&two, name, seed).join("results.json").is_file());
+    }
+    let lone = study(&tmp.path().join("lone"), &["--shard", "1/2"]);
+    assert!(!lone.status.success());
+    let stderr = String::from_utf8_lossy(&lone.stderr);
+    assert!(stderr.contains("runs only under its study"), "{stderr}");
+}

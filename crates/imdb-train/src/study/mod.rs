@@ -28,6 +28,8 @@ pub mod summary;
 pub mod variants;
 
 pub use report::{render_html, render_markdown, write_report};
-pub use runner::{StudyOptions, StudyOutcome, StudyRun, run_dir, run_study};
+pub use runner::{
+    Shard, StudyOptions, StudyOutcome, StudyRun, run_dir, run_shard, run_study, run_study_parallel,
+};
 pub use summary::{ALPHA, BASELINE, Summary, summarize};
 pub use variants::{load_experiment, load_experiments, seed_variants, select, study_variants};

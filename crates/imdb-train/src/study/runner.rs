@@ -11,6 +11,7 @@ use imdb_data::{EncodeOptions, Imdb, ImdbLoader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// How to run a study.
@@ -73,7 +74,8 @@ enum State {
 
 /// Runs every config of `configs` over `opts.seeds` seeds on the data `loader` loads (once per
 /// distinct encoding), each run with [`run_experiment`] in [`run_dir`], then writes the report,
-/// figures and `summary.json` into `opts.out_dir` ([`write_report`]).
+/// figures and `summary.json` into `opts.out_dir` ([`write_report`]). One run at a time, in this
+/// process; [`run_study_parallel`] spreads the runs over several.
 ///
 /// A run whose folder holds a `results.json` of the same config (seed included) on data with the
 /// same checksum is reused, not repeated. A run interrupted before its `results.json` continues
@@ -94,68 +96,282 @@ pub fn run_study(
     loader: &ImdbLoader,
     opts: &StudyOptions,
 ) -> Result<StudyOutcome> {
+    run_study_parallel(configs, loader, opts, 1, |_| {
+        unreachable!("one job starts no worker")
+    })
+}
+
+/// Which of a study's runs one process does: run `j` (counting variant by variant, seed by seed,
+/// from 0) belongs to shard `j % count`. Written `index/count`, as the study example's hidden
+/// `--shard` flag takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: usize,
+    /// How many shards the runs are spread over.
+    pub count: usize,
+}
+
+impl Shard {
+    fn has(self, run: usize) -> bool {
+        run % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("shard {s:?}: expected INDEX/COUNT with INDEX < COUNT, e.g. 1/2");
+        let (index, count) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            index.parse().map_err(|_| bad())?,
+            count.parse().map_err(|_| bad())?,
+        );
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// [`run_study`] with its runs spread over `jobs` processes: this one does shard `0/jobs` and
+/// `worker(shard)` is started for each of the others, a command that must call [`run_shard`]
+/// with that shard and the same configs and options (the study example starts itself with
+/// `--shard`). Runs are whole processes because Burn keeps one random generator per device for
+/// the whole process, which weight initialisation and dropout draw from: two runs in threads
+/// of one process would interleave their draws. Each run is the same as in [`run_study`], so the
+/// report is the same; what changes is the wall time where cores are idle (a run keeps about 1.2
+/// cores busy: the training thread and the batch builder).
+///
+/// The study's folder lock is held throughout (the workers check that it is), and when every
+/// process is done the runs are gathered, reused from disk as a restarted study would, for the
+/// report. A worker that fails fails the study, after the others end; its messages are on the
+/// shared standard error.
+///
+/// # Errors
+/// As [`run_study`]; [`TrainError::Study`] when a worker cannot be started or exits unsuccessfully.
+pub fn run_study_parallel(
+    configs: &[ExperimentConfig],
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    jobs: usize,
+    worker: impl Fn(Shard) -> Command,
+) -> Result<StudyOutcome> {
     check(configs, opts)?;
+    let jobs = jobs.max(1);
     let _lock = lock_out_dir(&opts.out_dir)?;
-    // Every encoding the variants need, from one read of the source.
+    let all = study_runs(configs, opts.seeds);
+    let datasets = load_encodings(loader, all.iter())?;
+    // The runs on disk before this study started are the ones it reports as reused.
+    let finished_before: Vec<bool> = all
+        .iter()
+        .map(|c| {
+            let checksum = &dataset(&datasets, c).provenance.checksum;
+            let dir = run_dir(&opts.out_dir, &c.name, c.seed);
+            matches!(state_of(&dir, c, checksum), State::Finished(_))
+        })
+        .collect();
+    let mut workers = Vec::new();
+    for index in 1..jobs {
+        let shard = Shard { index, count: jobs };
+        let mut command = worker(shard);
+        match command.stdin(Stdio::null()).spawn() {
+            Ok(child) => workers.push((shard, child)),
+            Err(e) => {
+                stop(workers);
+                return Err(TrainError::Study {
+                    message: format!("cannot start worker {shard}: {e}"),
+                });
+            }
+        }
+    }
+    let own = Shard {
+        index: 0,
+        count: jobs,
+    };
+    // Several processes print: lines, not a progress bar, when there are workers.
+    let bar = match jobs {
+        1 => progress_bar(all.len() as u64, opts.quiet),
+        _ => ProgressBar::hidden(),
+    };
+    let mine = run_runs(&all, &datasets, opts, &bar, |j| own.has(j));
+    let mine = match mine {
+        Ok(runs) => runs,
+        Err(e) => {
+            stop(workers);
+            return Err(e);
+        }
+    };
+    let mut failed = Vec::new();
+    for (shard, mut child) in workers {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failed.push(format!("worker {shard} {status}")),
+            Err(e) => failed.push(format!("worker {shard}: {e}")),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(TrainError::Study {
+            message: failed.join("; "),
+        });
+    }
+    // Everything is on disk now: gather it (a worker's runs are reused from their folders; the
+    // workers printed their own lines).
+    let silent = StudyOptions {
+        quiet: true,
+        ..opts.clone()
+    };
+    let gathered = run_runs(&all, &datasets, &silent, &ProgressBar::hidden(), |j| {
+        !own.has(j)
+    })?;
+    let mut mine = mine.into_iter();
+    let mut gathered = gathered.into_iter();
+    let mut runs = Vec::with_capacity(all.len());
+    for (j, reused) in finished_before.into_iter().enumerate() {
+        let next = if own.has(j) {
+            mine.next()
+        } else {
+            gathered.next()
+        };
+        let mut run = next.expect("one run per index");
+        run.reused = reused;
+        runs.push(run);
+    }
+    bar.finish_and_clear();
+    let mut by_variant: Vec<(String, Vec<Results>)> = Vec::new();
+    for run in &runs {
+        match by_variant.last_mut() {
+            Some((name, results)) if *name == run.variant => results.push(run.results.clone()),
+            _ => by_variant.push((run.variant.clone(), vec![run.results.clone()])),
+        }
+    }
+    let summary = summarize(&by_variant);
+    write_report(&summary, &opts.out_dir)?;
+    Ok(StudyOutcome { runs, summary })
+}
+
+/// A study worker's part of [`run_study_parallel`]: the runs of `shard`, nothing else (no
+/// report). Returns them in order.
+///
+/// # Errors
+/// [`TrainError::Study`] when no study holds `opts.out_dir` (a shard only runs under its
+/// study's lock, so that a second study on the folder is still refused); otherwise as
+/// [`run_study`].
+pub fn run_shard(
+    configs: &[ExperimentConfig],
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    shard: Shard,
+) -> Result<Vec<StudyRun>> {
+    check(configs, opts)?;
+    match lock_out_dir(&opts.out_dir) {
+        Err(TrainError::OutputInUse { .. }) => {}
+        Err(e) => return Err(e),
+        Ok(_) => {
+            return Err(TrainError::Study {
+                message: format!(
+                    "shard {shard} runs only under its study, and no study holds {}",
+                    opts.out_dir.display()
+                ),
+            });
+        }
+    }
+    let all = study_runs(configs, opts.seeds);
+    let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
+    let datasets = load_encodings(loader, shard_runs.map(|(_, c)| c))?;
+    run_runs(&all, &datasets, opts, &ProgressBar::hidden(), |j| {
+        shard.has(j)
+    })
+}
+
+/// Every run of the study: each config with each of its seeds, variant by variant.
+fn study_runs(configs: &[ExperimentConfig], seeds: usize) -> Vec<ExperimentConfig> {
+    configs
+        .iter()
+        .flat_map(|base| (0..seeds as u64).map(|i| base.clone().with_seed(base.seed + i)))
+        .collect()
+}
+
+/// Every encoding `runs` need, from one read of the source.
+fn load_encodings<'a>(
+    loader: &ImdbLoader,
+    runs: impl Iterator<Item = &'a ExperimentConfig>,
+) -> Result<Vec<(EncodeOptions, Imdb)>> {
     let mut encodings: Vec<EncodeOptions> = Vec::new();
-    for c in configs {
+    for c in runs {
         if !encodings.contains(&c.data) {
             encodings.push(c.data.clone());
         }
     }
-    let datasets: Vec<(EncodeOptions, Imdb)> = encodings
+    Ok(encodings
         .iter()
         .cloned()
         .zip(loader.load_each(&encodings)?)
-        .collect();
+        .collect())
+}
 
-    let bar = progress_bar((configs.len() * opts.seeds) as u64, opts.quiet);
+fn dataset<'a>(datasets: &'a [(EncodeOptions, Imdb)], config: &ExperimentConfig) -> &'a Imdb {
+    &datasets
+        .iter()
+        .find(|(o, _)| *o == config.data)
+        .expect("every run's encoding is loaded")
+        .1
+}
+
+/// Runs (or reuses) the runs `j` of `all` for which `take(j)`, in order, one line each.
+fn run_runs(
+    all: &[ExperimentConfig],
+    datasets: &[(EncodeOptions, Imdb)],
+    opts: &StudyOptions,
+    bar: &ProgressBar,
+    take: impl Fn(usize) -> bool,
+) -> Result<Vec<StudyRun>> {
     let say = |line: String| match (opts.quiet, bar.is_hidden()) {
         (true, _) => {}
         (false, true) => eprintln!("{line}"),
         (false, false) => bar.println(line),
     };
     let mut runs = Vec::new();
-    let mut by_variant = Vec::new();
-    for base in configs {
-        let imdb = &datasets
-            .iter()
-            .find(|(o, _)| *o == base.data)
-            .expect("loaded above")
-            .1;
-        let mut results = Vec::new();
-        for i in 0..opts.seeds as u64 {
-            let config = base.clone().with_seed(base.seed + i);
-            bar.set_message(format!("{} seed {}", config.name, config.seed));
-            let run = run_one(&config, imdb, opts).map_err(|e| TrainError::Run {
+    for (_, config) in all.iter().enumerate().filter(|(j, _)| take(*j)) {
+        bar.set_message(format!("{} seed {}", config.name, config.seed));
+        let run =
+            run_one(config, dataset(datasets, config), opts).map_err(|e| TrainError::Run {
                 name: config.name.clone(),
                 seed: config.seed,
                 source: Box::new(e),
             })?;
-            let r = &run.results;
-            say(format!(
-                "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
-                r.name,
-                r.seed,
-                r.test_accuracy,
-                r.chosen_epoch,
-                if run.reused {
-                    "reused".to_string()
-                } else {
-                    format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
-                }
-            ));
-            bar.inc(1);
-            results.push(r.clone());
-            runs.push(run);
-        }
-        by_variant.push((base.name.clone(), results));
+        let r = &run.results;
+        say(format!(
+            "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
+            r.name,
+            r.seed,
+            r.test_accuracy,
+            r.chosen_epoch,
+            if run.reused {
+                "reused".to_string()
+            } else {
+                format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
+            }
+        ));
+        bar.inc(1);
+        runs.push(run);
     }
-    bar.finish_and_clear();
+    Ok(runs)
+}
 
-    let summary = summarize(&by_variant);
-    write_report(&summary, &opts.out_dir)?;
-    Ok(StudyOutcome { runs, summary })
+/// Ends the workers of a study that has failed.
+fn stop(workers: Vec<(Shard, Child)>) {
+    for (_, mut child) in workers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 fn check(configs: &[ExperimentConfig], opts: &StudyOptions) -> Result<()> {
