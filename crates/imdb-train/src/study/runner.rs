@@ -492,3 +492,28 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(500));
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_print_and_split_the_runs() {
+        let shard: Shard = "1/3".parse().unwrap();
+        assert_eq!(shard, Shard { index: 1, count: 3 });
+        assert_eq!(shard.to_string(), "1/3");
+        assert_eq!(
+            (0..8).filter(|&j| shard.has(j)).collect::<Vec<_>>(),
+            [1, 4, 7]
+        );
+        for bad in ["3/3", "0/0", "1", "a/2", "1/b", "-1/2", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad:?} parsed");
+        }
+        // Every run in exactly one shard.
+        let shards = (0..3).map(|index| Shard { index, count: 3 });
+        let owners: Vec<usize> = (0..10)
+            .map(|j| shards.clone().filter(|s| s.has(j)).count())
+            .collect();
+        assert!(owners.iter().all(|&n| n == 1));
+    }
+}
