@@ -6,9 +6,9 @@
 //!     [--data PATH] [--experiments assets/experiments] [--device flex] [--jobs N] [--quiet]
 //! ```
 //!
-//! Runs go `--jobs` at a time (default: the number of CPUs), each in a process of its own: this
-//! one and copies of this program started with the hidden `--shard`, which do their share of
-//! the runs under this study's folder lock.
+//! Runs go `--jobs` at a time (default: the number of CPUs, at most 4), each in a process of
+//! its own: this one and copies of this program started with the hidden `--shard`, which do
+//! their share of the runs under this study's folder lock.
 //!
 //! Started again with the same arguments, it reuses every finished run and continues an
 //! interrupted one. Add a variant by dropping a config into the experiments folder (its `name`
@@ -53,7 +53,8 @@ struct Args {
     /// How batches hold reviews: word ids (fast) or dense multi-hot rows.
     #[arg(long, default_value_t = InputKind::Sparse)]
     input: InputKind,
-    /// Runs at a time, each in a process of its own (default: the number of CPUs).
+    /// Runs at a time, each in a process of its own (default: the number of CPUs, at most 4; each
+    /// process holds the data of its runs, ~0.75 GB for the full study).
     #[arg(long)]
     jobs: Option<usize>,
     /// No progress bar and no per-run lines.
@@ -83,9 +84,11 @@ fn main() -> Result<()> {
         run_shard(&configs, &loader, &opts, shard)?;
         return Ok(());
     }
+    // By default one run per CPU, but at most four: each process holds the data of its runs
+    // (~0.75 GB for the full study's three encodings).
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
         .clamp(1, configs.len() * args.seeds.max(1));
     if !args.quiet {
         let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
