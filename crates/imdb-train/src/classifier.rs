@@ -53,15 +53,14 @@ impl Classifier {
                     OptimizerPath::HostLoop | OptimizerPath::TensorOps => KernelGradient::Dense,
                 });
                 let targets = host_step::targets(&batch.targets);
-                let mut out = host_step::step(&self.mlp, self.loss, &input, &targets, form);
-                let (loss, logits) = host_step::output_tensors(&out, &batch.targets.device());
-                let out_grads = out.grads.take();
+                let out = host_step::step(&self.mlp, self.loss, &input, &targets, form);
+                let (loss, logits, grads) = out.into_tensors(&batch.targets.device());
                 let output = BinaryOutput {
                     loss,
                     logits,
                     targets: batch.targets,
                 };
-                (output, out_grads)
+                (output, grads)
             }
             // Dense rows, and sparse ones on the device: the model's own forward, and Burn's
             // autodiff.

@@ -22,6 +22,7 @@
 use burn::module::ParamId;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use imdb_model::__private::Parts;
 use imdb_model::{Activation, Loss, Mlp, SparseBatch};
 
 use crate::first_layer::{gather_sum, scatter_add};
@@ -97,24 +98,39 @@ pub(crate) fn step(
     train: Option<KernelGradient>,
 ) -> HostOutput {
     let parts = imdb_model::__private::parts(mlp);
-    let first = &parts.hidden[0];
-    let w0 = first.weight.val();
-    let [width, units0] = w0.dims();
     assert_eq!(
         input.width(),
-        width,
+        parts.hidden[0].weight.val().dims()[0],
         "sparse batch width must equal the model's input size"
     );
+    // The input weights are read in place, like W₀: a copy would be `width` floats a step.
+    match &parts.input_weights {
+        Some(s) => with_host_f32(s, |s| {
+            step_with(&parts, loss_kind, input, targets, train, Some(s))
+        }),
+        None => step_with(&parts, loss_kind, input, targets, train, None),
+    }
+}
+
+/// [`step`] with the input weights `scale` (`[input]`) as a host slice.
+fn step_with(
+    parts: &Parts<'_>,
+    loss_kind: Loss,
+    input: &SparseBatch,
+    targets: &[f32],
+    train: Option<KernelGradient>,
+    scale: Option<&[f32]>,
+) -> HostOutput {
+    let first = &parts.hidden[0];
+    let w0 = first.weight.val();
+    let units0 = w0.dims()[1];
     let rows = input.batch_size();
-    let scale = parts.input_weights.as_ref().map(host_copy);
     let device = w0.device();
     let dropout = parts.dropout.filter(|_| train.is_some());
 
     // Forward. `inputs[l]` is layer l's input (the previous layer's output after dropout), kept
     // for its kernel's gradient; `activated[l]` its output before dropout, for the activation's.
-    let mut z = with_host_f32(&w0, |kernel| {
-        gather_sum(kernel, units0, input, scale.as_deref())
-    });
+    let mut z = with_host_f32(&w0, |kernel| gather_sum(kernel, units0, input, scale));
     if let Some(b) = &first.bias {
         add_bias(&mut z, &host_copy(&b.val()));
     }
@@ -173,25 +189,25 @@ pub(crate) fn step(
     let mut grads = GradientsParams::new();
     let inner = device.inner();
     let two_lambda = parts.l2.map(|l| (2.0 * l) as f32);
-    let mut dh = output.backward(&inputs[later.len()], &dlogits, None, &mut grads, &inner);
-    for l in (0..=later.len()).rev() {
-        let mut dz = dh;
+    // ∂loss/∂z of hidden layer l, from ∂loss/∂(its output after dropout).
+    let to_preactivation = |l: usize, mut d: Vec<f32>| {
         if let Some((m, s)) = &masks[l] {
-            dz.iter_mut().zip(m).for_each(|(d, m)| *d = *d * s * m);
+            d.iter_mut().zip(m).for_each(|(d, m)| *d = *d * s * m);
         }
-        parts.activation.backward(&activated[l], &mut dz);
-        if l > 0 {
-            dh = later[l - 1].backward(&inputs[l - 1], &dz, two_lambda, &mut grads, &inner);
-            continue;
-        }
-        if let Some(b) = &first.bias {
-            let db = column_sums(&dz, units0);
-            grads.register(b.id, vector(db, &inner));
-        }
-        let grad_w0 = kernel_gradient(&w0, &dz, input, scale.as_deref(), two_lambda, form);
-        grads.register(first.weight.id, Tensor::<2>::from_data(grad_w0, &inner));
-        break;
+        parts.activation.backward(&activated[l], &mut d);
+        d
+    };
+    let mut dh = output.backward(&inputs[later.len()], &dlogits, None, &mut grads, &inner);
+    for l in (1..=later.len()).rev() {
+        let dz = to_preactivation(l, dh);
+        dh = later[l - 1].backward(&inputs[l - 1], &dz, two_lambda, &mut grads, &inner);
     }
+    let dz = to_preactivation(0, dh);
+    if let Some(b) = &first.bias {
+        grads.register(b.id, vector(column_sums(&dz, units0), &inner));
+    }
+    let grad_w0 = kernel_gradient(&w0, &dz, input, scale, two_lambda, form);
+    grads.register(first.weight.id, Tensor::<2>::from_data(grad_w0, &inner));
     HostOutput {
         loss,
         logits,
@@ -427,16 +443,23 @@ fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values, [len]), device)
 }
 
-/// The step's loss, logits and targets as the tensors [`crate::classifier::BinaryOutput`] holds.
-///
-/// # Shapes
-/// - returns: `[1]`, `[batch, 1]`
-pub(crate) fn output_tensors(out: &HostOutput, device: &Device) -> (Tensor<1>, Tensor<2>) {
-    let rows = out.logits.len();
-    (
-        Tensor::from_data(TensorData::new(vec![out.loss], [1]), device),
-        Tensor::from_data(TensorData::new(out.logits.clone(), [rows, 1]), device),
-    )
+impl HostOutput {
+    /// The loss and logits as the tensors [`crate::classifier::BinaryOutput`] holds, and the
+    /// gradients.
+    ///
+    /// # Shapes
+    /// - returns: `[1]`, `[batch, 1]`
+    pub(crate) fn into_tensors(
+        self,
+        device: &Device,
+    ) -> (Tensor<1>, Tensor<2>, Option<GradientsParams>) {
+        let rows = self.logits.len();
+        (
+            Tensor::from_data(TensorData::new(vec![self.loss], [1]), device),
+            Tensor::from_data(TensorData::new(self.logits, [rows, 1]), device),
+            self.grads,
+        )
+    }
 }
 
 /// Labels as the floats the loss takes.
