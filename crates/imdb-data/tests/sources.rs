@@ -530,4 +530,19 @@ fn load_each_equals_one_load_per_encoding() {
     // The encodings really differ (so the comparison above could fail).
     assert_ne!(separate[0].train, separate[1].train);
     assert_ne!(separate[0].train, separate[2].train);
+    // Misses among hits (encoded together, on several threads) keep their places.
+    let new = EncodeOptions::default().with_num_words(Some(3_000));
+    let mixed = [encodings[1].clone(), new.clone(), encodings[0].clone()];
+    let loaded = loader.load_each(&mixed).unwrap();
+    let hits: Vec<bool> = loaded.iter().map(|l| l.provenance.cache_hit).collect();
+    assert_eq!(hits, [true, false, true]);
+    assert_eq!(loaded[0].train, separate[1].train);
+    assert_eq!(loaded[2].train, separate[0].train);
+    let alone = ImdbLoader::new(DataSource::Embedded)
+        .options(new)
+        .use_cache(false)
+        .load()
+        .unwrap();
+    assert_eq!(loaded[1].train, alone.train);
+    assert_eq!(loaded[1].test, alone.test);
 }
