@@ -63,3 +63,17 @@ pub(crate) fn widest() -> Option<pulp::x86::V3> {
     }
     v3
 }
+
+/// Asks the CPU to start loading `ids` into its caches, one request per 64-byte line, without
+/// waiting for them: a hint that changes no value (nothing on CPUs other than x86-64).
+#[inline]
+pub(crate) fn prefetch(ids: &[u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(sse) = pulp::core_arch::x86::Sse::try_new() {
+        for line in ids.chunks(16) {
+            sse._mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ids;
+}
