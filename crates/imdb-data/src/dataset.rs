@@ -58,9 +58,25 @@ impl ImdbDataset {
     }
 
     /// The view with each review reduced to its sorted, distinct tokens ([`Split::word_sets`]):
-    /// the same multi-hot rows, built faster, in less memory (repeated words are dropped).
+    /// the same multi-hot rows, built faster, in less memory (repeated words are dropped). A
+    /// view that already is one (every review strictly increasing) is returned as it is, after
+    /// one pass that checks it.
     pub fn word_sets(&self) -> Self {
+        if self.is_word_sets() {
+            return self.clone();
+        }
         Self::new(Arc::new(self.split.word_sets(self.range.clone())))
+    }
+
+    /// Whether every review of the view is strictly increasing, i.e. its own word set.
+    fn is_word_sets(&self) -> bool {
+        self.range.clone().all(|j| {
+            let t = self.split.tokens(j);
+            // No early exit inside a review: the compare loop vectorises.
+            t.iter()
+                .zip(t.iter().skip(1))
+                .fold(true, |ok, (a, b)| ok & (a < b))
+        })
     }
 
     /// The seed notebook's split of this view: the first `validation` reviews validate, the rest
@@ -147,5 +163,33 @@ impl Imdb {
             })
             .collect();
         Some(words.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Word sets of word sets are the same view, shared (no second copy); a review with a
+    /// repeat or out of order is reduced.
+    #[test]
+    fn word_sets_of_word_sets_share_the_data() {
+        let mut split = Split::new();
+        split.push([4, 1, 4, 2], 1);
+        split.push([3, 5], 0);
+        let raw = ImdbDataset::new(Arc::new(split));
+        let sets = raw.word_sets();
+        assert!(
+            !Arc::ptr_eq(&raw.split, &sets.split),
+            "a repeat was reduced"
+        );
+        assert_eq!(sets.review(0), (&[1, 2, 4][..], 1));
+        assert_eq!(sets.review(1), (&[3, 5][..], 0));
+        let again = sets.word_sets();
+        assert!(Arc::ptr_eq(&sets.split, &again.split));
+        assert_eq!(again.range, sets.range);
+        // A slice that happens to be sets already (review 1) is kept as well.
+        let tail = raw.slice(1..2);
+        assert!(Arc::ptr_eq(&tail.split, &tail.word_sets().split));
     }
 }
