@@ -530,19 +530,34 @@ fn load_each_equals_one_load_per_encoding() {
     // The encodings really differ (so the comparison above could fail).
     assert_ne!(separate[0].train, separate[1].train);
     assert_ne!(separate[0].train, separate[2].train);
-    // Misses among hits (encoded together, on several threads) keep their places.
-    let new = EncodeOptions::default().with_num_words(Some(3_000));
-    let mixed = [encodings[1].clone(), new.clone(), encodings[0].clone()];
+    // Misses among hits (the two misses encoded together, longest first, on several threads)
+    // keep their places.
+    let new = [
+        EncodeOptions::default().with_num_words(Some(3_000)),
+        EncodeOptions::default()
+            .with_ngrams(2)
+            .with_num_words(Some(8_000)),
+    ];
+    let mixed = [
+        encodings[1].clone(),
+        new[0].clone(),
+        encodings[0].clone(),
+        new[1].clone(),
+    ];
     let loaded = loader.load_each(&mixed).unwrap();
     let hits: Vec<bool> = loaded.iter().map(|l| l.provenance.cache_hit).collect();
-    assert_eq!(hits, [true, false, true]);
+    assert_eq!(hits, [true, false, true, false]);
     assert_eq!(loaded[0].train, separate[1].train);
     assert_eq!(loaded[2].train, separate[0].train);
-    let alone = ImdbLoader::new(DataSource::Embedded)
-        .options(new)
-        .use_cache(false)
-        .load()
-        .unwrap();
-    assert_eq!(loaded[1].train, alone.train);
-    assert_eq!(loaded[1].test, alone.test);
+    for (at, options) in [(1, &new[0]), (3, &new[1])] {
+        let alone = ImdbLoader::new(DataSource::Embedded)
+            .options(options.clone())
+            .use_cache(false)
+            .load()
+            .unwrap();
+        assert_eq!(loaded[at].options, *options);
+        assert_eq!(loaded[at].train, alone.train, "miss at {at}");
+        assert_eq!(loaded[at].test, alone.test, "miss at {at}");
+    }
+    assert_ne!(loaded[1].train, loaded[3].train);
 }

@@ -193,6 +193,8 @@ pub fn run_study_parallel(
             }
         }
     }
+    // After the workers start (they read the cache the load above warmed), not before.
+    let datasets = as_word_sets(datasets);
     let own = Shard {
         index: 0,
         count: jobs,
@@ -286,7 +288,7 @@ pub fn run_shard(
     }
     let all = study_runs(configs, opts.seeds);
     let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
-    let datasets = load_encodings(loader, shard_runs.map(|(_, c)| c))?;
+    let datasets = as_word_sets(load_encodings(loader, shard_runs.map(|(_, c)| c))?);
     run_runs(&all, &datasets, opts, &ProgressBar::hidden(), |j| {
         shard.has(j)
     })
@@ -311,19 +313,25 @@ fn load_encodings<'a>(
             encodings.push(c.data.clone());
         }
     }
-    // Every run reduces its reviews to word sets (see `run_experiment`); doing it once here
-    // spares the other seeds and variants of an encoding the work (their `word_sets` then only
-    // checks). The multi-hot rows are the same.
-    let as_sets = |split: &Split| Arc::new(split.word_sets(0..split.len()));
     Ok(encodings
         .iter()
         .cloned()
         .zip(loader.load_each(&encodings)?)
+        .collect())
+}
+
+/// `datasets` with every review reduced to its word set. Every run does that reduction (see
+/// `run_experiment`); doing it once per encoding spares the other seeds and variants the work
+/// (their `word_sets` then only checks). The multi-hot rows are the same.
+fn as_word_sets(datasets: Vec<(EncodeOptions, Imdb)>) -> Vec<(EncodeOptions, Imdb)> {
+    let sets = |split: &Split| Arc::new(split.word_sets(0..split.len()));
+    datasets
+        .into_iter()
         .map(|(options, mut imdb)| {
-            (imdb.train, imdb.test) = (as_sets(&imdb.train), as_sets(&imdb.test));
+            (imdb.train, imdb.test) = (sets(&imdb.train), sets(&imdb.test));
             (options, imdb)
         })
-        .collect())
+        .collect()
 }
 
 fn dataset<'a>(datasets: &'a [(EncodeOptions, Imdb)], config: &ExperimentConfig) -> &'a Imdb {
