@@ -26,6 +26,54 @@ pub(crate) fn with_host_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f
     f(&into_vec(t.clone()))
 }
 
+/// The address of `t`'s host buffer when it is a Flex tensor: two tensors with the same address
+/// share their values (a tensor's buffer cannot move while the tensor lives).
+pub(crate) fn host_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::{BackendTensor, DispatchTensorKind};
+        if let DispatchTensorKind::Flex(BackendTensor::Float(flex)) = t.clone().into_dispatch().kind
+        {
+            return Some(flex.bytes().as_ptr() as usize);
+        }
+    }
+    let _ = t;
+    None
+}
+
+/// Runs `f` on the row-major f32 buffer of `t` for writing, in place, when `t` is a contiguous
+/// Flex tensor that nothing else holds, and returns `t` with `f`'s result; with `None` instead
+/// (and `t` untouched) otherwise — shared, another backend or layout — so that the caller can
+/// fall back to a copy.
+pub(crate) fn write_in_place<const D: usize, R>(
+    t: Tensor<D>,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> (Tensor<D>, Option<R>) {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::{BackendTensor, DispatchTensorKind};
+        let numel = t.shape().num_elements();
+        let mut dispatch = t.into_dispatch();
+        let buffer = match &mut dispatch.kind {
+            DispatchTensorKind::Flex(BackendTensor::Float(flex))
+                if flex.dtype() == burn::tensor::DType::F32
+                    && flex.is_contiguous()
+                    && flex.layout().start_offset() == 0 =>
+            {
+                flex.try_storage_mut::<f32>()
+            }
+            _ => None,
+        };
+        let result = buffer.map(|b| f(&mut b[..numel]));
+        (Tensor::from_dispatch(dispatch), result)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = f;
+        (t, None)
+    }
+}
+
 /// A copy of the values of `t`, made with one `memcpy` of Flex's buffer: for tensors that are
 /// shared (the parameters the optimizer gets).
 pub(crate) fn host_copy<const D: usize>(t: &Tensor<D>) -> Vec<f32> {

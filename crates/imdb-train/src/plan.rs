@@ -23,11 +23,13 @@ const FIRST_KERNEL: &str = "mlp.hidden.0.weight";
 pub const SPARSE_EVAL_BATCH: usize = 4096;
 
 /// The lazy RMSprop pays when a batch touches less than this fraction of `W₀`'s rows. Measured
-/// here (release, Flex, 2 cores): the lazy loop costs about four times as much per row as the
-/// streaming dense loop (it jumps between rows, the dense loop is prefetched), so the crossover
-/// is near a quarter. The seed's batches touch 75% of a 10,000-word kernel, the bigram
-/// experiment's 58% of 50,000 rows and 39% of 100,000: all take the dense loop.
-pub const LAZY_BELOW: f64 = 0.2;
+/// here (release, Flex, 2 cores, the optimizer step alone with the gradient it is handed, 100,000
+/// and 200,000 rows of 16): the lazy step wins at 10% of the rows (2.7 against 3.5 ms, 5.3
+/// against 7.3 ms) and loses at 20% (4.5 against 3.3 ms, 8.5 against 7.5 ms), because it jumps
+/// between rows where the dense loop streams; at 10,000 rows (in cache) the dense loop wins from
+/// 5% on. The seed's batches touch 75% of a 10,000-word kernel, the bigram experiment's 58% of
+/// 50,000 rows and 39% of 100,000, `nb_trigrams` 32% of 200,000: all take the dense loop.
+pub const LAZY_BELOW: f64 = 0.15;
 
 /// The fraction of a `width`-row first kernel that one batch of `reviews` touches: the distinct
 /// ids among them over `width`. The plan measures it on the first training batch.
