@@ -65,20 +65,6 @@ impl SparseBatch {
         let mut offsets = vec![0];
         for (row, ids) in rows.into_iter().enumerate() {
             let ids = ids.as_ref();
-            // `max` vectorises; the loop that names the culprit only runs on bad input.
-            if ids
-                .iter()
-                .copied()
-                .max()
-                .is_some_and(|m| m as usize >= width)
-            {
-                let index = ids.iter().copied().find(|&i| i as usize >= width);
-                return Err(ModelError::IndexOutOfRange {
-                    row,
-                    index: u64::from(index.expect("max is out of range")),
-                    width,
-                });
-            }
             let start = indices.len();
             indices.extend_from_slice(ids);
             let row_ids = &mut indices[start..];
@@ -92,6 +78,19 @@ impl SparseBatch {
                 row_ids.sort_unstable();
                 let unique = dedup_sorted(row_ids);
                 indices.truncate(start + unique);
+            }
+            // Sorted now, so the last id is the largest: no pass to find it. The loop that
+            // names the culprit (the first in the row as given) only runs on bad input.
+            if indices[start..]
+                .last()
+                .is_some_and(|&m| m as usize >= width)
+            {
+                let index = ids.iter().copied().find(|&i| i as usize >= width);
+                return Err(ModelError::IndexOutOfRange {
+                    row,
+                    index: u64::from(index.expect("the largest id is out of range")),
+                    width,
+                });
             }
             offsets.push(indices.len());
         }
