@@ -171,6 +171,50 @@ fn scatter_rows<const U: usize>(
     }
 }
 
+/// Multiplies line `i` of `out` (lines of `units` floats) by `scale[i]`: the input weights of a
+/// dense `W₀` gradient, applied to the sums (`s_i` is the same for every review holding `i`).
+/// A pass over the whole gradient, compiled for the CPU's vector width ([`vectorized`]).
+pub(crate) fn scale_lines(out: &mut [f32], units: usize, scale: &[f32]) {
+    vectorized(ScaleLines { out, units, scale });
+}
+
+/// [`scale_lines`]'s loop.
+struct ScaleLines<'a> {
+    out: &'a mut [f32],
+    units: usize,
+    scale: &'a [f32],
+}
+
+impl pulp::WithSimd for ScaleLines<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { out, units, scale } = self;
+        // Fixed-size lines for the common widths: two vector multiplies a line, where a loop of
+        // run-time length did not vectorise.
+        match units {
+            16 => scale_fixed::<16>(out, scale),
+            32 => scale_fixed::<32>(out, scale),
+            _ => {
+                for (line, &s) in out.chunks_exact_mut(units).zip(scale) {
+                    line.iter_mut().for_each(|g| *g *= s);
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn scale_fixed<const U: usize>(out: &mut [f32], scale: &[f32]) {
+    let (out, _) = out.as_chunks_mut::<U>();
+    for (line, &s) in out.iter_mut().zip(scale) {
+        for g in line.iter_mut() {
+            *g *= s;
+        }
+    }
+}
+
 #[inline(always)]
 fn add_assign(acc: &mut [f32], x: &[f32]) {
     for (a, b) in acc.iter_mut().zip(x) {

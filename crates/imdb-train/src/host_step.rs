@@ -25,7 +25,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use imdb_model::__private::Parts;
 use imdb_model::{Activation, Loss, Mlp, SparseBatch};
 
-use crate::first_layer::{gather_sum, scatter_add};
+use crate::first_layer::{gather_sum, scale_lines, scatter_add};
 use crate::host::{host_copy, into_vec, with_host_f32};
 use crate::row_sparse;
 
@@ -265,9 +265,7 @@ fn kernel_gradient(
             scatter_add(dz, units, input, &mut dense, |i| i as usize);
             if let Some(s) = scale {
                 // `s_i` is the same for every row holding `i`: scale the sums, not the adds.
-                for (line, &s) in dense.chunks_exact_mut(units).zip(s) {
-                    line.iter_mut().for_each(|g| *g *= s);
-                }
+                scale_lines(&mut dense, units, s);
             }
             if let Some(t) = two_lambda {
                 with_host_f32(w0, |w| {
