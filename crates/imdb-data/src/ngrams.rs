@@ -20,6 +20,7 @@
 use crate::error::{DataError, Result};
 use crate::split::Split;
 use crate::vocab::{UNRANKED, WordIndex};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
@@ -49,21 +50,23 @@ pub fn add_ngrams(
 ) -> (WordIndex, Split, Split) {
     assert!((2..=MAX_NGRAMS).contains(&n), "ngrams = {n}");
     let n = usize::from(n);
-    let mut word_counts = vec![0u32; index.len() + 1];
-    let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
-    for (ranks, _) in train.iter() {
-        for_each_term(ranks, n, |term| match term {
-            Some([w, 0, 0]) => word_counts[w as usize] += 1,
-            Some(term) => *counts.entry(term).or_insert(0) += 1,
-            None => {}
-        });
-    }
+    let counted = count_terms(
+        index.len(),
+        train,
+        n,
+        rayon::current_num_threads().clamp(1, 8),
+    );
     let mut terms: Vec<(u32, Term)> = (1..=index.len() as u32)
-        .map(|r| (word_counts[r as usize], [r, 0, 0]))
+        .map(|r| (counted.words[r as usize], [r, 0, 0]))
         .filter(|&(count, _)| count > 0)
-        .chain(counts.iter().map(|(&term, &count)| (count, term)))
+        .chain(
+            counted
+                .ngrams
+                .iter()
+                .flat_map(|counts| counts.iter().map(|(&term, &count)| (count, term))),
+        )
         .collect();
-    drop(counts);
+    drop(counted);
     // Most frequent first; ties by spelling, compared word by word (a word before the n-grams it
     // starts: `None` sorts first).
     let words = |t: &Term| t.map(|r| if r == 0 { None } else { index.word(r) });
@@ -108,8 +111,59 @@ pub fn add_ngrams(
         }
         out
     };
-    let (train, test) = (rerank(train), rerank(test));
+    // Independent: one core each.
+    let (train, test) = rayon::join(|| rerank(train), || rerank(test));
     (WordIndex::from_ranked(spelled), train, test)
+}
+
+/// How often each term occurs in the training reviews.
+struct Counts {
+    /// By unigram rank (`words[0]` unused).
+    words: Vec<u32>,
+    /// The n-grams of two words or more, in maps that share no term.
+    ngrams: Vec<FxHashMap<Term, u32>>,
+}
+
+/// Counts the terms up to `n` words of `train`'s sequences over a `vocabulary`-word index. The
+/// n-grams go to `parts` maps by a hash of the term ([`part_of`]), each counted on a core of its
+/// own: the maps share no term, so nothing is merged, and each is a `parts`-th of the whole (the
+/// hash-map probes are what the count waits on). Words are counted in an array, with part 0.
+fn count_terms(vocabulary: usize, train: &Split, n: usize, parts: usize) -> Counts {
+    let counted: Vec<(Vec<u32>, FxHashMap<Term, u32>)> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
+            let mut words = vec![0u32; if part == 0 { vocabulary + 1 } else { 0 }];
+            let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
+            for (ranks, _) in train.iter() {
+                for_each_term(ranks, n, |term| match term {
+                    Some([w, 0, 0]) if part == 0 => words[w as usize] += 1,
+                    Some([_, 0, 0]) | None => {}
+                    Some(term) if part_of(&term, parts) == part => {
+                        *counts.entry(term).or_insert(0) += 1;
+                    }
+                    Some(_) => {}
+                });
+            }
+            (words, counts)
+        })
+        .collect();
+    let mut counted = counted.into_iter();
+    let (words, first) = counted.next().expect("at least one part");
+    Counts {
+        words,
+        ngrams: std::iter::once(first)
+            .chain(counted.map(|(_, c)| c))
+            .collect(),
+    }
+}
+
+/// Which of `parts` counting maps holds `term` (a multiplicative hash of its words: any fixed
+/// function of the term gives the same counts).
+fn part_of(term: &Term, parts: usize) -> usize {
+    let mixed = term.iter().fold(0u64, |h, &r| {
+        (h ^ u64::from(r)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    ((mixed >> 32) % parts as u64) as usize
 }
 
 /// Calls `f` with every term of a unigram sequence in reading order: each word, then the pair and
@@ -188,6 +242,35 @@ mod tests {
         assert_eq!(train_seqs.tokens(1), [1, 1, 8, 2, 3]);
         // Test words and pairs unseen in training are unranked.
         assert_eq!(test_seqs.tokens(1), [UNRANKED, 1, UNRANKED, 2, 3]);
+    }
+
+    /// Counting in several maps (one a core) gives every term the count one map gives it, and
+    /// puts each term in exactly one map.
+    #[test]
+    fn counting_in_parts_gives_the_counts_of_one_map() {
+        let (train, test) = corpus();
+        let (index, raw_train, _) = rank_corpus(&train, &test);
+        let flat = |c: Counts| {
+            let mut all: Vec<(Term, u32)> = c
+                .ngrams
+                .iter()
+                .flat_map(|m| m.iter().map(|(&t, &n)| (t, n)))
+                .collect();
+            all.sort_unstable();
+            (c.words, all)
+        };
+        let one = flat(count_terms(index.len(), &raw_train, 3, 1));
+        // "good movie" twice, every other pair and triple once.
+        assert!(one.1.contains(&([1, 2, 0], 2)), "{one:?}");
+        assert_eq!(one.0[1..], [4, 3, 1, 1, 1], "good, movie, a, bad, plot");
+        for parts in 2..=5 {
+            // A term split over two maps would appear twice, each with part of its count.
+            assert_eq!(
+                flat(count_terms(index.len(), &raw_train, 3, parts)),
+                one,
+                "{parts} parts"
+            );
+        }
     }
 
     /// With triples, counted by hand: good 4, movie 3, "good movie" 2, then every term seen once in
