@@ -151,10 +151,12 @@ pub struct RawReview {
 /// Tokenizes every review, ranks the words by frequency over `train` only and returns the index
 /// plus both splits as Keras-style raw rank sequences (words unseen in training get [`UNRANKED`]).
 pub fn rank_corpus(train: &[RawReview], test: &[RawReview]) -> (WordIndex, Split, Split) {
-    // Intern words as they come (ids in first-seen order), count training occurrences, then rank.
-    let mut ids: FxHashMap<String, u32> = FxHashMap::default();
-    let mut counts: Vec<u64> = Vec::new();
-    let mut intern = |split: &[RawReview], count: bool| -> Split {
+    // Intern words as they come (ids in first-seen order) and count them, the training and the
+    // test reviews at the same time (one core each), each split with its own ids; then rank the
+    // training words. The ranks do not depend on the ids: the order is by count, then spelling.
+    let intern = |split: &[RawReview]| {
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut counts: Vec<u64> = Vec::new();
         let mut out = Split::new();
         let mut seq = Vec::new();
         for review in split {
@@ -169,17 +171,15 @@ pub fn rank_corpus(train: &[RawReview], test: &[RawReview]) -> (WordIndex, Split
                         id
                     }
                 };
-                if count {
-                    counts[id as usize] += 1;
-                }
+                counts[id as usize] += 1;
                 seq.push(id);
             });
             out.push(seq.iter().copied(), review.label);
         }
-        out
+        (ids, counts, out)
     };
-    let train_ids = intern(train, true);
-    let test_ids = intern(test, false);
+    let ((ids, counts, train_ids), (test_words, _, test_ids)) =
+        rayon::join(|| intern(train), || intern(test));
 
     let mut by_id: Vec<&str> = vec![""; ids.len()];
     for (w, &id) in &ids {
@@ -197,9 +197,16 @@ pub fn rank_corpus(train: &[RawReview], test: &[RawReview]) -> (WordIndex, Split
     for (r, &id) in ranked.iter().enumerate() {
         rank_of_id[id as usize] = r as u32 + 1;
     }
-    let to_ranks = |s: &Split| -> Split {
+    // A test word's rank is its training word's; a word only seen in testing has none.
+    let mut rank_of_test_id = vec![UNRANKED; test_words.len()];
+    for (w, &id) in &test_words {
+        if let Some(&train_id) = ids.get(w) {
+            rank_of_test_id[id as usize] = rank_of_id[train_id as usize];
+        }
+    }
+    let to_ranks = |s: &Split, rank_of: &[u32]| -> Split {
         s.iter()
-            .map(|(t, l)| (t.iter().map(|&id| rank_of_id[id as usize]).collect(), l))
+            .map(|(t, l)| (t.iter().map(|&id| rank_of[id as usize]).collect(), l))
             .collect()
     };
     let index = WordIndex::from_ranked(
@@ -208,7 +215,11 @@ pub fn rank_corpus(train: &[RawReview], test: &[RawReview]) -> (WordIndex, Split
             .map(|&id| by_id[id as usize].to_owned())
             .collect(),
     );
-    (index, to_ranks(&train_ids), to_ranks(&test_ids))
+    let (train, test) = rayon::join(
+        || to_ranks(&train_ids, &rank_of_id),
+        || to_ranks(&test_ids, &rank_of_test_id),
+    );
+    (index, train, test)
 }
 
 #[cfg(test)]
