@@ -120,18 +120,14 @@ impl RmsPropKeras {
             Some(s) => into_vec(s.velocity),
             None => vec![0.0; g_then_w.len()],
         };
-        let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
-        let (epsilon, lr) = (self.epsilon as f32, lr as f32);
+        let rule = UpdateRule::new(self.rho, self.epsilon, lr);
         with_host_f32(&tensor, |w| {
             vectorized(KerasUpdate {
                 w,
                 v: &mut v,
                 g_then_w: &mut g_then_w,
                 had_state,
-                rho,
-                one_minus_rho,
-                epsilon,
-                lr,
+                rule,
             })
         });
         drop(tensor);
@@ -151,10 +147,7 @@ struct KerasUpdate<'a> {
     /// The gradient on the way in, the new weights on the way out.
     g_then_w: &'a mut [f32],
     had_state: bool,
-    rho: f32,
-    one_minus_rho: f32,
-    epsilon: f32,
-    lr: f32,
+    rule: UpdateRule,
 }
 
 impl pulp::WithSimd for KerasUpdate<'_> {
@@ -167,19 +160,15 @@ impl pulp::WithSimd for KerasUpdate<'_> {
             v,
             g_then_w,
             had_state,
-            rho,
-            one_minus_rho,
-            epsilon,
-            lr,
+            mut rule,
         } = self;
         // Before the first step `v` is all zeros, so `0·v + g2` is exactly Keras's `g2` there: one
         // loop without a branch in it.
-        let rho = if had_state { rho } else { 0.0 };
+        if !had_state {
+            rule.rho = 0.0;
+        }
         for ((out, v), &w) in g_then_w.iter_mut().zip(v).zip(w) {
-            let g = *out;
-            let g2 = g * g * one_minus_rho;
-            *v = *v * rho + g2;
-            *out = w - g / (*v + epsilon).sqrt() * lr;
+            *out = rule.weight(w, v, *out);
         }
     }
 }
@@ -360,10 +349,7 @@ impl Optimizer for LazyRmsProp {
                 step: rows.step,
                 grad: &grad,
                 units,
-                rho,
-                one_minus_rho: (1.0 - self.rho) as f32,
-                epsilon: self.epsilon as f32,
-                lr: lr as f32,
+                rule: UpdateRule::new(self.rho, self.epsilon, lr),
             })
         };
         // In place: into the kernel of the step before, once it holds this step's kernel.
@@ -441,10 +427,7 @@ struct TouchedUpdate<'a> {
     /// `[k, 1 + units]`: row index, then the row's gradient, checked by [`row_sparse::decode`].
     grad: &'a [f32],
     units: usize,
-    rho: f32,
-    one_minus_rho: f32,
-    epsilon: f32,
-    lr: f32,
+    rule: UpdateRule,
 }
 
 impl pulp::WithSimd for TouchedUpdate<'_> {
@@ -459,17 +442,8 @@ impl pulp::WithSimd for TouchedUpdate<'_> {
             step,
             grad,
             units,
-            rho,
-            one_minus_rho,
-            epsilon,
-            lr,
+            rule: update,
         } = self;
-        let update = UpdateRule {
-            rho,
-            one_minus_rho,
-            epsilon,
-            lr,
-        };
         // Fixed-size rows for the common widths: a row is then a few vector registers.
         match units {
             16 => touched_rows::<16>(w, velocity, last, step, grad, update),
@@ -501,6 +475,16 @@ struct UpdateRule {
 }
 
 impl UpdateRule {
+    /// The constants for ρ, ε and the learning rate `lr`, as the optimizers hold them.
+    fn new(rho: f64, epsilon: f64, lr: LearningRate) -> Self {
+        Self {
+            rho: rho as f32,
+            one_minus_rho: (1.0 - rho) as f32,
+            epsilon: epsilon as f32,
+            lr: lr as f32,
+        }
+    }
+
     /// One row: the dense loop's `v·ρ + (1 − ρ)·0²` at each step this row missed since step
     /// `last`, which is `v·ρ` exactly (at the first step `v` is 0 and stays 0), then Keras's
     /// update in the dense loop's arithmetic and order ([`KerasUpdate`]).
@@ -863,10 +847,7 @@ mod tests {
                 v,
                 g_then_w,
                 had_state,
-                rho: 0.9,
-                one_minus_rho: 1.0 - 0.9,
-                epsilon: 1e-7,
-                lr: 1e-3,
+                rule: UpdateRule::new(0.9, 1e-7, 1e-3),
             };
             update(w0, v0).with_simd(pulp::Scalar::new());
             Simd::vectorize(v3, update(w1, v1));
