@@ -16,14 +16,21 @@ pub(crate) fn with_host_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f
         let numel = t.shape().num_elements();
         if let DispatchTensorKind::Flex(BackendTensor::Float(flex)) =
             t.clone().inner().into_dispatch().kind
-            && flex.dtype() == burn::tensor::DType::F32
-            && flex.is_contiguous()
-            && flex.layout().start_offset() == 0
+            && is_plain_f32(&flex)
         {
             return f(&flex.storage::<f32>()[..numel]);
         }
     }
     f(&into_vec(t.clone()))
+}
+
+/// Whether `flex` is an f32 tensor laid out row-major from the start of its buffer: what the
+/// host loops read and write as a plain slice.
+#[cfg(feature = "flex")]
+fn is_plain_f32(flex: &burn::backend::flex::FlexTensor) -> bool {
+    flex.dtype() == burn::tensor::DType::F32
+        && flex.is_contiguous()
+        && flex.layout().start_offset() == 0
 }
 
 /// The address of `t`'s host buffer when it is a Flex tensor: two tensors with the same address
@@ -55,11 +62,7 @@ pub(crate) fn write_in_place<const D: usize, R>(
         let numel = t.shape().num_elements();
         let mut dispatch = t.into_dispatch();
         let buffer = match &mut dispatch.kind {
-            DispatchTensorKind::Flex(BackendTensor::Float(flex))
-                if flex.dtype() == burn::tensor::DType::F32
-                    && flex.is_contiguous()
-                    && flex.layout().start_offset() == 0 =>
-            {
+            DispatchTensorKind::Flex(BackendTensor::Float(flex)) if is_plain_f32(flex) => {
                 flex.try_storage_mut::<f32>()
             }
             _ => None,

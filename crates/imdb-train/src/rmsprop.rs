@@ -355,8 +355,8 @@ impl Optimizer for LazyRmsProp {
         // In place: into the kernel of the step before, once it holds this step's kernel.
         let mut next = None;
         if let Some(kernels) = rows.kernels.take()
-            && host_address(&kernels.current).is_some()
-            && host_address(&kernels.current) == host_address(&tensor)
+            && let Some(returned) = host_address(&kernels.current)
+            && host_address(&tensor) == Some(returned)
         {
             let Kernels {
                 current,
