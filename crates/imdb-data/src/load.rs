@@ -329,7 +329,7 @@ fn encode(raw: &RankedReviews, options: &EncodeOptions) -> Result<Encoded> {
         (n, Some(index)) => {
             let keep = options.kept_ranks();
             (word_index, ngram_train, ngram_test) =
-                crate::ngrams::add_ngrams(index, &raw.train, &raw.test, n, keep);
+                crate::ngrams::add_ngrams(index, &raw.train, &raw.test, n, keep)?;
             (Some(word_index), &ngram_train, &ngram_test)
         }
         (ngrams, None) => {

@@ -13,23 +13,53 @@
 //! the model; the order keeps a sequence readable and makes [`WordIndex::term_ranks_of`] on raw
 //! text reproduce the training encoding.
 //!
-//! Memory: the counts of every distinct n-gram of the training reviews are held at once (16 bytes
-//! each in the hash map, plus its spare capacity); measured on the full data in the README
-//! (`ngrams = 3`: the peak of the first, uncached load).
+//! Memory: counting holds a key (8 bytes) per n-gram occurrence of the training reviews while they
+//! are sorted, then a count and key (16 bytes) per distinct n-gram; measured on the full data in
+//! the README (`ngrams = 3`: the peak of the first, uncached load).
 
 use crate::error::{DataError, Result};
 use crate::split::Split;
 use crate::vocab::{UNRANKED, WordIndex};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 
-/// A term: the unigram ranks (1-based) of its words, `0` after the last one (`[w, 0, 0]` is a
-/// word, `[a, b, 0]` a pair, `[a, b, c]` a triple).
-type Term = [u32; 3];
+/// A term packed in one integer: the ids of its words (1-based), [`ID_BITS`] bits each, the
+/// first word in the highest bits and `0` after the last one. Packed unigram ranks name a term;
+/// packed positions in spelling order sort terms by spelling, word by word, as integers (a word
+/// before the n-grams it starts, since `0` is below every id). Counting and ranking millions of
+/// n-grams this way costs sorts of integers instead of hash-map probes and string compares.
+type Key = u64;
+
+/// Bits per word in a [`Key`].
+const ID_BITS: u32 = 21;
+
+/// The largest unigram index whose n-grams can be counted: ranks must fit in [`ID_BITS`] bits
+/// (two million words; IMDB's training reviews have about 75,000).
+pub const MAX_NGRAM_VOCABULARY: usize = (1 << ID_BITS) - 1;
 
 /// The longest n-gram a term can be.
 pub const MAX_NGRAMS: u8 = 3;
+
+/// The key of the word `id` alone.
+fn word_key(id: u32) -> Key {
+    Key::from(id) << (2 * ID_BITS)
+}
+
+/// The word of a one-word key, `None` for an n-gram.
+fn word_of(key: Key) -> Option<u32> {
+    (key & ((1 << (2 * ID_BITS)) - 1) == 0).then_some((key >> (2 * ID_BITS)) as u32)
+}
+
+/// `key` with each of its word ids replaced by `map[id]` (`0`, no word, stays `0`).
+fn remap(key: Key, map: &[u32]) -> Key {
+    let mask = (1 << ID_BITS) - 1;
+    (0..3).fold(0, |out, field| {
+        let id = (key >> (ID_BITS * (2 - field))) & mask;
+        let mapped = if id == 0 { 0 } else { map[id as usize] };
+        (out << ID_BITS) | Key::from(mapped)
+    })
+}
 
 /// Re-ranks unigram sequences into sequences of words and their n-grams up to `n` words (see the
 /// module docs).
@@ -38,6 +68,10 @@ pub const MAX_NGRAMS: u8 = 3;
 /// `train` counts. `keep` bounds the new index to the most frequent terms (those `num_words`
 /// can reach); terms beyond it become [`UNRANKED`], which encoding maps to the OOV character
 /// anyway, so the result is the same as ranking every term, without a multi-million-entry index.
+/// A rank outside `index` counts as unranked, as does every n-gram containing it.
+///
+/// # Errors
+/// [`DataError::InvalidOption`] if `index` has more than [`MAX_NGRAM_VOCABULARY`] words.
 ///
 /// # Panics
 /// If `n` is not 2 or 3 (options are validated before).
@@ -47,63 +81,77 @@ pub fn add_ngrams(
     test: &Split,
     n: u8,
     keep: Option<usize>,
-) -> (WordIndex, Split, Split) {
+) -> Result<(WordIndex, Split, Split)> {
     assert!((2..=MAX_NGRAMS).contains(&n), "ngrams = {n}");
+    check_vocabulary(index.len(), n)?;
     let n = usize::from(n);
-    let counted = count_terms(
-        index.len(),
-        train,
-        n,
-        rayon::current_num_threads().clamp(1, 8),
-    );
-    let mut terms: Vec<(u32, Term)> = (1..=index.len() as u32)
-        .map(|r| (counted.words[r as usize], [r, 0, 0]))
-        .filter(|&(count, _)| count > 0)
+    let vocabulary = index.len() as u32;
+    let counted = count_terms(vocabulary, train, n);
+    // Word ids in spelling (byte) order: `position[rank]` is 1-based, `by_spelling[position - 1]`
+    // the rank back. Words are distinct, so ties in count are ordered by spelling exactly.
+    let mut by_spelling: Vec<u32> = (1..=vocabulary).collect();
+    by_spelling.par_sort_unstable_by_key(|&r| index.word(r));
+    let mut position = vec![0u32; by_spelling.len() + 1];
+    for (i, &r) in by_spelling.iter().enumerate() {
+        position[r as usize] = i as u32 + 1;
+    }
+    let mut rank_of_position = Vec::with_capacity(by_spelling.len() + 1);
+    rank_of_position.push(0);
+    rank_of_position.extend_from_slice(&by_spelling);
+
+    // Most frequent first; ties by spelling.
+    let mut terms: Vec<(Reverse<u32>, Key)> = (1..=vocabulary)
+        .filter(|&r| counted.words[r as usize] > 0)
+        .map(|r| {
+            (
+                Reverse(counted.words[r as usize]),
+                word_key(position[r as usize]),
+            )
+        })
         .chain(
             counted
                 .ngrams
                 .iter()
-                .flat_map(|counts| counts.iter().map(|(&term, &count)| (count, term))),
+                .map(|&(count, key)| (Reverse(count), remap(key, &position))),
         )
         .collect();
     drop(counted);
-    // Most frequent first; ties by spelling, compared word by word (a word before the n-grams it
-    // starts: `None` sorts first).
-    let words = |t: &Term| t.map(|r| if r == 0 { None } else { index.word(r) });
-    let order = |a: &(u32, Term), b: &(u32, Term)| -> Ordering {
-        b.0.cmp(&a.0).then_with(|| words(&a.1).cmp(&words(&b.1)))
-    };
     if let Some(keep) = keep.filter(|&k| k < terms.len()) {
         if keep > 0 {
-            terms.select_nth_unstable_by(keep - 1, order);
+            terms.select_nth_unstable(keep - 1);
         }
         terms.truncate(keep);
     }
-    terms.sort_unstable_by(order);
+    terms.par_sort_unstable();
 
     let mut word_rank = vec![UNRANKED; index.len() + 1];
-    let mut rank_of: FxHashMap<Term, u32> = FxHashMap::default();
+    let mut rank_of: FxHashMap<Key, u32> = FxHashMap::default();
+    rank_of.reserve(terms.len());
     let mut spelled = Vec::with_capacity(terms.len());
-    for (i, &(_, term)) in terms.iter().enumerate() {
+    for (i, &(_, spelling)) in terms.iter().enumerate() {
         let rank = i as u32 + 1;
-        match term {
-            [w, 0, 0] => word_rank[w as usize] = rank,
-            _ => {
-                rank_of.insert(term, rank);
+        let key = remap(spelling, &rank_of_position);
+        match word_of(key) {
+            Some(w) => word_rank[w as usize] = rank,
+            None => {
+                rank_of.insert(key, rank);
             }
         }
-        let spelling: Vec<&str> = words(&term).into_iter().flatten().collect();
-        spelled.push(spelling.join(" "));
+        let words: Vec<&str> = (0..3)
+            .map(|field| (key >> (ID_BITS * (2 - field))) as u32 & ((1 << ID_BITS) - 1))
+            .filter_map(|r| index.word(r))
+            .collect();
+        spelled.push(words.join(" "));
     }
     let rerank = |split: &Split| -> Split {
         let mut out = Split::new();
         let mut seq = Vec::new();
         for (ranks, label) in split.iter() {
             seq.clear();
-            for_each_term(ranks, n, |term| {
-                seq.push(match term {
-                    Some([w, 0, 0]) => word_rank[w as usize],
-                    Some(term) => rank_of.get(&term).copied().unwrap_or(UNRANKED),
+            for_each_term(ranks, n, vocabulary, |key| {
+                seq.push(match key.map(|k| (k, word_of(k))) {
+                    Some((_, Some(w))) => word_rank[w as usize],
+                    Some((k, None)) => rank_of.get(&k).copied().unwrap_or(UNRANKED),
                     None => UNRANKED,
                 })
             });
@@ -113,70 +161,67 @@ pub fn add_ngrams(
     };
     // Independent: one core each.
     let (train, test) = rayon::join(|| rerank(train), || rerank(test));
-    (WordIndex::from_ranked(spelled), train, test)
+    Ok((WordIndex::from_ranked(spelled), train, test))
+}
+
+/// N-grams of a `vocabulary`-word index can be packed in a [`Key`].
+fn check_vocabulary(vocabulary: usize, n: u8) -> Result<()> {
+    if vocabulary <= MAX_NGRAM_VOCABULARY {
+        Ok(())
+    } else {
+        Err(DataError::InvalidOption {
+            name: "ngrams",
+            value: format!("{n} (over a word index of {vocabulary} words)"),
+            reason: "n-grams are counted over at most 2,097,151 distinct words",
+        })
+    }
 }
 
 /// How often each term occurs in the training reviews.
 struct Counts {
     /// By unigram rank (`words[0]` unused).
     words: Vec<u32>,
-    /// The n-grams of two words or more, in maps that share no term.
-    ngrams: Vec<FxHashMap<Term, u32>>,
+    /// Every n-gram of two words or more that occurs, with its count, in key order.
+    ngrams: Vec<(u32, Key)>,
 }
 
-/// Counts the terms up to `n` words of `train`'s sequences over a `vocabulary`-word index. The
-/// n-grams go to `parts` maps by a hash of the term ([`part_of`]), each counted on a core of its
-/// own: the maps share no term, so nothing is merged, and each is a `parts`-th of the whole (the
-/// hash-map probes are what the count waits on). Words are counted in an array, with part 0.
-fn count_terms(vocabulary: usize, train: &Split, n: usize, parts: usize) -> Counts {
-    let counted: Vec<(Vec<u32>, FxHashMap<Term, u32>)> = (0..parts)
-        .into_par_iter()
-        .map(|part| {
-            let mut words = vec![0u32; if part == 0 { vocabulary + 1 } else { 0 }];
-            let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
-            for (ranks, _) in train.iter() {
-                for_each_term(ranks, n, |term| match term {
-                    Some([w, 0, 0]) if part == 0 => words[w as usize] += 1,
-                    Some([_, 0, 0]) | None => {}
-                    Some(term) if part_of(&term, parts) == part => {
-                        *counts.entry(term).or_insert(0) += 1;
-                    }
-                    Some(_) => {}
-                });
+/// Counts the terms up to `n` words of `train`'s sequences over a `vocabulary`-word index: words
+/// in an array, n-grams by sorting their keys (on every core) and counting the runs of equal
+/// ones. A sort streams through memory where a hash map of millions of n-grams waits on a cache
+/// miss per occurrence.
+fn count_terms(vocabulary: u32, train: &Split, n: usize) -> Counts {
+    let mut words = vec![0u32; vocabulary as usize + 1];
+    let mut keys: Vec<Key> = Vec::with_capacity(train.flat_tokens().len() * (n - 1));
+    for (ranks, _) in train.iter() {
+        for_each_term(ranks, n, vocabulary, |key| {
+            match key.map(|k| (k, word_of(k))) {
+                Some((_, Some(w))) => words[w as usize] += 1,
+                Some((k, None)) => keys.push(k),
+                None => {}
             }
-            (words, counts)
-        })
-        .collect();
-    let mut counted = counted.into_iter();
-    let (words, first) = counted.next().expect("at least one part");
-    Counts {
-        words,
-        ngrams: std::iter::once(first)
-            .chain(counted.map(|(_, c)| c))
-            .collect(),
+        });
     }
-}
-
-/// Which of `parts` counting maps holds `term` (a multiplicative hash of its words: any fixed
-/// function of the term gives the same counts).
-fn part_of(term: &Term, parts: usize) -> usize {
-    let mixed = term.iter().fold(0u64, |h, &r| {
-        (h ^ u64::from(r)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    });
-    ((mixed >> 32) % parts as u64) as usize
+    keys.par_sort_unstable();
+    let ngrams = keys
+        .chunk_by(|a, b| a == b)
+        .map(|run| (u32::try_from(run.len()).unwrap_or(u32::MAX), run[0]))
+        .collect();
+    Counts { words, ngrams }
 }
 
 /// Calls `f` with every term of a unigram sequence in reading order: each word, then the pair and
-/// the triple (up to `n` words) it ends; `None` for a term with an unranked word.
-fn for_each_term(ranks: &[u32], n: usize, mut f: impl FnMut(Option<Term>)) {
+/// the triple (up to `n` words) it ends, as the [`Key`] of their ranks; `None` for a term with a
+/// word outside `1..=vocabulary` (unranked).
+fn for_each_term(ranks: &[u32], n: usize, vocabulary: u32, mut f: impl FnMut(Option<Key>)) {
     for k in 0..ranks.len() {
+        // The key of `ranks[k + 1 - len..=k]`, grown backwards one word at a time.
+        let mut key: Key = 0;
+        let mut ranked = true;
         for len in 1..=n.min(k + 1) {
-            let gram = &ranks[k + 1 - len..=k];
-            f((!gram.contains(&UNRANKED)).then(|| {
-                let mut term = [0; 3];
-                term[..len].copy_from_slice(gram);
-                term
-            }));
+            let w = ranks[k + 1 - len];
+            ranked &= (1..=vocabulary).contains(&w);
+            key = (key >> ID_BITS) | word_key(w & ((1 << ID_BITS) - 1));
+            f(ranked.then_some(key));
         }
     }
 }
@@ -221,7 +266,8 @@ mod tests {
     fn terms_are_ranked_together_by_count_then_spelling() {
         let (train, test) = corpus();
         let (index, raw_train, raw_test) = rank_corpus(&train, &test);
-        let (terms, train_seqs, test_seqs) = add_ngrams(&index, &raw_train, &raw_test, 2, None);
+        let (terms, train_seqs, test_seqs) =
+            add_ngrams(&index, &raw_train, &raw_test, 2, None).unwrap();
         let spelled: Vec<&str> = terms.words().iter().map(String::as_str).collect();
         assert_eq!(
             spelled,
@@ -244,33 +290,87 @@ mod tests {
         assert_eq!(test_seqs.tokens(1), [UNRANKED, 1, UNRANKED, 2, 3]);
     }
 
-    /// Counting in several maps (one a core) gives every term the count one map gives it, and
-    /// puts each term in exactly one map.
+    /// Counting by sorting keys gives every n-gram the count of a plain hash map of its ranks,
+    /// on a corpus of 300 random reviews with repeats (a small vocabulary), unranked tokens, ranks
+    /// outside the index and empty reviews; and a key is the ranks it packs, in order.
     #[test]
-    fn counting_in_parts_gives_the_counts_of_one_map() {
-        let (train, test) = corpus();
-        let (index, raw_train, _) = rank_corpus(&train, &test);
-        let flat = |c: Counts| {
-            let mut all: Vec<(Term, u32)> = c
+    fn sorted_keys_count_what_a_hash_map_counts() {
+        use std::collections::HashMap;
+        let vocabulary = 40u32;
+        // A fixed linear congruential generator: the same corpus every run.
+        let mut state = 12345u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % m
+        };
+        let mut train = Split::new();
+        for _ in 0..300 {
+            let len = next(30) as usize;
+            let tokens: Vec<u32> = (0..len)
+                .map(|_| match next(50) {
+                    0 => UNRANKED,
+                    1 => vocabulary + 1 + next(3) as u32,
+                    _ => 1 + next(u64::from(vocabulary)) as u32,
+                })
+                .collect();
+            train.push(tokens, 1);
+        }
+        for n in [2, 3] {
+            let mut words = vec![0u32; vocabulary as usize + 1];
+            let mut grams: HashMap<Vec<u32>, u32> = HashMap::new();
+            for (ranks, _) in train.iter() {
+                for k in 0..ranks.len() {
+                    for len in 1..=n.min(k + 1) {
+                        let gram = &ranks[k + 1 - len..=k];
+                        if gram.iter().any(|&w| w == 0 || w > vocabulary) {
+                            continue;
+                        }
+                        match gram {
+                            [w] => words[*w as usize] += 1,
+                            _ => *grams.entry(gram.to_vec()).or_insert(0) += 1,
+                        }
+                    }
+                }
+            }
+            let counted = count_terms(vocabulary, &train, n);
+            assert_eq!(counted.words, words, "n = {n}");
+            let unpack = |key: Key| -> Vec<u32> {
+                (0..3)
+                    .map(|f| (key >> (ID_BITS * (2 - f))) as u32 & ((1 << ID_BITS) - 1))
+                    .filter(|&r| r != 0)
+                    .collect()
+            };
+            let mut expected: Vec<(Vec<u32>, u32)> = grams.into_iter().collect();
+            expected.sort_unstable();
+            let got: Vec<(Vec<u32>, u32)> = counted
                 .ngrams
                 .iter()
-                .flat_map(|m| m.iter().map(|(&t, &n)| (t, n)))
+                .map(|&(count, key)| (unpack(key), count))
                 .collect();
-            all.sort_unstable();
-            (c.words, all)
-        };
-        let one = flat(count_terms(index.len(), &raw_train, 3, 1));
-        // "good movie" twice, every other pair and triple once.
-        assert!(one.1.contains(&([1, 2, 0], 2)), "{one:?}");
-        assert_eq!(one.0[1..], [4, 3, 1, 1, 1], "good, movie, a, bad, plot");
-        for parts in 2..=5 {
-            // A term split over two maps would appear twice, each with part of its count.
-            assert_eq!(
-                flat(count_terms(index.len(), &raw_train, 3, parts)),
-                one,
-                "{parts} parts"
+            assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "keys sorted");
+            assert!(
+                expected.len() > 100,
+                "the corpus has repeats and singletons"
             );
+            assert_eq!(got.len(), expected.len(), "n = {n}");
+            let mut got = got;
+            got.sort_unstable();
+            assert_eq!(got, expected, "n = {n}");
         }
+    }
+
+    /// A word index too large to pack is refused with a typed error naming the option.
+    #[test]
+    fn a_vocabulary_too_large_to_pack_is_refused() {
+        assert!(check_vocabulary(MAX_NGRAM_VOCABULARY, 2).is_ok());
+        let err = check_vocabulary(MAX_NGRAM_VOCABULARY + 1, 3).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::InvalidOption { name: "ngrams", .. }
+        ));
+        assert!(err.to_string().contains("2097152 words"), "{err}");
     }
 
     /// With triples, counted by hand: good 4, movie 3, "good movie" 2, then every term seen once in
@@ -279,7 +379,8 @@ mod tests {
     fn triples_are_ranked_with_the_rest_and_follow_the_word_they_end() {
         let (train, test) = corpus();
         let (index, raw_train, raw_test) = rank_corpus(&train, &test);
-        let (terms, train_seqs, test_seqs) = add_ngrams(&index, &raw_train, &raw_test, 3, None);
+        let (terms, train_seqs, test_seqs) =
+            add_ngrams(&index, &raw_train, &raw_test, 3, None).unwrap();
         let spelled: Vec<&str> = terms.words().iter().map(String::as_str).collect();
         assert_eq!(
             spelled,
@@ -315,7 +416,7 @@ mod tests {
         for (n, all) in [(2, 10), (3, 12)] {
             for keep in [None, Some(4), Some(2)] {
                 let (terms, train_seqs, test_seqs) =
-                    add_ngrams(&index, &raw_train, &raw_test, n, keep);
+                    add_ngrams(&index, &raw_train, &raw_test, n, keep).unwrap();
                 assert_eq!(terms.len(), keep.unwrap_or(all));
                 for (reviews, seqs) in [(&train, &train_seqs), (&test, &test_seqs)] {
                     for (i, review) in reviews.iter().enumerate() {
