@@ -207,13 +207,17 @@ where
         .compression_method(CompressionMethod::Stored)
         .large_file(true);
     npz.start_file(format!("{name}.npy"), options)?;
+    // npyz writes an element at a time; buffered, the zip writer (and its CRC) sees large
+    // chunks instead of 4-byte writes, which had been a fifth of a first n-gram load.
+    let mut buffered = BufWriter::with_capacity(1 << 16, &mut *npz);
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()
         .shape(&[data.len() as u64])
-        .writer(&mut *npz)
+        .writer(&mut buffered)
         .begin_nd()?;
     writer.extend(data.iter().copied())?;
-    writer.finish()
+    writer.finish()?;
+    buffered.flush()
 }
 
 #[cfg(test)]
