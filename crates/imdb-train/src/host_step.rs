@@ -128,8 +128,9 @@ fn step_with(
     let device = w0.device();
     let dropout = parts.dropout.filter(|_| train.is_some());
 
-    // Forward. `inputs[l]` is layer l's input (the previous layer's output after dropout), kept
-    // for its kernel's gradient; `activated[l]` its output before dropout, for the activation's.
+    // Forward. `inputs[l]` is hidden layer l's output after dropout (the next layer's input),
+    // kept for that kernel's gradient; `activated[l]` its output before dropout, for the
+    // activation's, kept only where dropout made the two differ (no copy of each activation).
     let mut z = with_host_f32(&w0, |kernel| gather_sum(kernel, units0, input, scale));
     if let Some(b) = &first.bias {
         add_bias(&mut z, &host_copy(&b.val()));
@@ -147,11 +148,16 @@ fn step_with(
         }
         let a = activate(parts.activation, std::mem::take(&mut z));
         let mask = dropout.map(|p| dropout_mask(&device, [rows, a.len() / rows.max(1)], p));
-        h = match &mask {
-            Some((m, s)) => a.iter().zip(m).map(|(a, m)| a * m * s).collect(),
-            None => a.clone(),
-        };
-        activated.push(a);
+        match &mask {
+            Some((m, s)) => {
+                h = a.iter().zip(m).map(|(a, m)| a * m * s).collect();
+                activated.push(Some(a));
+            }
+            None => {
+                h = a;
+                activated.push(None);
+            }
+        }
         masks.push(mask);
     }
     let logits = output.forward(&h);
@@ -194,7 +200,9 @@ fn step_with(
         if let Some((m, s)) = &masks[l] {
             d.iter_mut().zip(m).for_each(|(d, m)| *d = *d * s * m);
         }
-        parts.activation.backward(&activated[l], &mut d);
+        parts
+            .activation
+            .backward(activated[l].as_deref().unwrap_or(&inputs[l]), &mut d);
         d
     };
     let mut dh = output.backward(&inputs[later.len()], &dlogits, None, &mut grads, &inner);
