@@ -3,10 +3,11 @@
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor};
-use burn::train::metric::{AccuracyInput, Adaptor, ItemLazy, LossInput};
+use burn::train::metric::{Adaptor, ItemLazy, LossInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use imdb_model::{Loss, Mlp, MlpInput};
 
+use crate::accuracy::BinaryAccuracyInput;
 use crate::batcher::ImdbBatch;
 use crate::host_step::{self, KernelGradient};
 use crate::plan::{ExecutionPlan, FirstLayer, OptimizerPath};
@@ -125,12 +126,12 @@ impl Adaptor<LossInput> for BinaryOutput {
     }
 }
 
-impl Adaptor<AccuracyInput> for BinaryOutput {
-    /// Burn's `AccuracyMetric` takes the argmax over classes; columns `[0, logit]` make that
-    /// "logit > 0", i.e. probability > 0.5 with ties going to 0, which is Keras's binary accuracy.
-    fn adapt(&self) -> AccuracyInput {
-        let two_columns = Tensor::cat(vec![self.logits.zeros_like(), self.logits.clone()], 1);
-        AccuracyInput::new(two_columns, self.targets.clone())
+impl Adaptor<BinaryAccuracyInput> for BinaryOutput {
+    fn adapt(&self) -> BinaryAccuracyInput {
+        BinaryAccuracyInput {
+            logits: self.logits.clone(),
+            targets: self.targets.clone(),
+        }
     }
 }
 

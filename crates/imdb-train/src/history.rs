@@ -65,7 +65,7 @@ pub(crate) fn parse_history(
     Ok(history)
 }
 
-/// Burn's `AccuracyMetric` reports percent; Keras, and everything here, a fraction.
+/// The accuracy metric reports percent, as Burn's does; Keras, and everything here, a fraction.
 fn fraction(percent: f64) -> f64 {
     percent / 100.0
 }

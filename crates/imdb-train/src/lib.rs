@@ -20,6 +20,7 @@
 //!
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
 
+pub mod accuracy;
 pub mod backend;
 pub mod batcher;
 pub mod checkpoint;

@@ -1,6 +1,7 @@
 //! The seed notebook's protocol as one call: fit with validation, choose the epoch, retrain on
 //! all training reviews, evaluate on the test set, and write every artifact.
 
+use crate::accuracy::BinaryAccuracyMetric;
 use crate::backend::Backend;
 use crate::batcher::{InputKind, MultiHotBatcher};
 use crate::checkpoint::{
@@ -17,7 +18,7 @@ use crate::plan::{ExecutionPlan, touched_fraction};
 use crate::plot::plot_history;
 use burn::module::Module;
 use burn::tensor::Device;
-use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use imdb_data::{Imdb, ImdbDataset};
 use imdb_model::Mlp;
@@ -509,7 +510,7 @@ impl Phase {
         let label = format!("[{}:{}]", config.name, self.name);
         let renderer = ProgressRenderer::new(&label, opts.quiet);
         let mut training = SupervisedTraining::new(&self.dir, train_loader, valid_loader)
-            .metrics((AccuracyMetric::new(), LossMetric::new()))
+            .metrics((BinaryAccuracyMetric::default(), LossMetric::new()))
             .with_metric_logger(MemoryMetricLog::default())
             .with_custom_checkpointers(
                 AtomicFileCheckpointer::new(&checkpoint_dir, "model"),
