@@ -117,6 +117,20 @@ impl Shard {
     fn has(self, run: usize) -> bool {
         run % self.count == self.index
     }
+
+    /// This shard's runs of a study of `len`, in the order it does them: shard 0 in study
+    /// order (the baseline first, the n-gram variants last), every other shard from the end. The
+    /// study's wide-input runs then mostly overlap narrow ones instead of each other (two at
+    /// once share the cache and memory bandwidth their `W₀` passes are bound by), and no shard is
+    /// left with only long runs at the end. The order changes no number: each run seeds its
+    /// own generator.
+    fn runs(self, len: usize) -> Box<dyn Iterator<Item = usize>> {
+        let mine = (0..len).filter(move |&j| self.has(j));
+        match self.index {
+            0 => Box::new(mine),
+            _ => Box::new(mine.rev()),
+        }
+    }
 }
 
 impl std::fmt::Display for Shard {
@@ -204,7 +218,7 @@ pub fn run_study_parallel(
         1 => progress_bar(all.len() as u64, opts.quiet),
         _ => ProgressBar::hidden(),
     };
-    let mine = run_runs(&all, &datasets, opts, &bar, |j| own.has(j));
+    let mine = run_runs(&all, own.runs(all.len()), &datasets, opts, &bar);
     let mine = match mine {
         Ok(runs) => runs,
         Err(e) => {
@@ -231,9 +245,8 @@ pub fn run_study_parallel(
         quiet: true,
         ..opts.clone()
     };
-    let gathered = run_runs(&all, &datasets, &silent, &ProgressBar::hidden(), |j| {
-        !own.has(j)
-    })?;
+    let others = (0..all.len()).filter(|&j| !own.has(j));
+    let gathered = run_runs(&all, others, &datasets, &silent, &ProgressBar::hidden())?;
     let mut mine = mine.into_iter();
     let mut gathered = gathered.into_iter();
     let mut runs = Vec::with_capacity(all.len());
@@ -261,7 +274,7 @@ pub fn run_study_parallel(
 }
 
 /// A study worker's part of [`run_study_parallel`]: the runs of `shard`, nothing else (no
-/// report). Returns them in order.
+/// report). Returns them in study order (it does them in [`Shard`]'s order).
 ///
 /// # Errors
 /// [`TrainError::Study`] when no study holds `opts.out_dir` (a shard only runs under its
@@ -289,9 +302,18 @@ pub fn run_shard(
     let all = study_runs(configs, opts.seeds);
     let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
     let datasets = as_word_sets(load_encodings(loader, shard_runs.map(|(_, c)| c))?);
-    run_runs(&all, &datasets, opts, &ProgressBar::hidden(), |j| {
-        shard.has(j)
-    })
+    let mut runs = run_runs(
+        &all,
+        shard.runs(all.len()),
+        &datasets,
+        opts,
+        &ProgressBar::hidden(),
+    )?;
+    // Done in the shard's order; returned in the study's.
+    if shard.index != 0 {
+        runs.reverse();
+    }
+    Ok(runs)
 }
 
 /// Every run of the study: each config with each of its seeds, variant by variant.
@@ -342,13 +364,13 @@ fn dataset<'a>(datasets: &'a [(EncodeOptions, Imdb)], config: &ExperimentConfig)
         .1
 }
 
-/// Runs (or reuses) the runs `j` of `all` for which `take(j)`, in order, one line each.
+/// Runs (or reuses) the runs `indices` of `all`, in that order, one line each.
 fn run_runs(
     all: &[ExperimentConfig],
+    indices: impl IntoIterator<Item = usize>,
     datasets: &[(EncodeOptions, Imdb)],
     opts: &StudyOptions,
     bar: &ProgressBar,
-    take: impl Fn(usize) -> bool,
 ) -> Result<Vec<StudyRun>> {
     let say = |line: String| match (opts.quiet, bar.is_hidden()) {
         (true, _) => {}
@@ -356,7 +378,7 @@ fn run_runs(
         (false, false) => bar.println(line),
     };
     let mut runs = Vec::new();
-    for (_, config) in all.iter().enumerate().filter(|(j, _)| take(*j)) {
+    for config in indices.into_iter().map(|j| &all[j]) {
         bar.set_message(format!("{} seed {}", config.name, config.seed));
         let run =
             run_one(config, dataset(datasets, config), opts).map_err(|e| TrainError::Run {
@@ -532,5 +554,10 @@ mod tests {
             .map(|j| shards.clone().filter(|s| s.has(j)).count())
             .collect();
         assert!(owners.iter().all(|&n| n == 1));
+        // Shard 0 in study order, the others from the end.
+        let of = |index: usize| Shard { index, count: 3 }.runs(8).collect::<Vec<_>>();
+        assert_eq!(of(0), [0, 3, 6]);
+        assert_eq!(of(1), [7, 4, 1]);
+        assert_eq!(of(2), [5, 2]);
     }
 }
