@@ -34,7 +34,7 @@ type Key = u64;
 /// Bits per word in a [`Key`].
 const ID_BITS: u32 = 21;
 
-/// The largest unigram index whose n-grams can be counted: ranks must fit in [`ID_BITS`] bits
+/// The largest unigram index whose n-grams can be counted: ranks must fit in 21 bits
 /// (two million words; IMDB's training reviews have about 75,000).
 pub const MAX_NGRAM_VOCABULARY: usize = (1 << ID_BITS) - 1;
 
