@@ -51,14 +51,17 @@ fn word_of(key: Key) -> Option<u32> {
     (key & ((1 << (2 * ID_BITS)) - 1) == 0).then_some((key >> (2 * ID_BITS)) as u32)
 }
 
-/// `key` with each of its word ids replaced by `map[id]` (`0`, no word, stays `0`).
-fn remap(key: Key, map: &[u32]) -> Key {
+/// The three word ids of `key`, first word first (`0` after the last word).
+fn ids(key: Key) -> [u32; 3] {
     let mask = (1 << ID_BITS) - 1;
-    (0..3).fold(0, |out, field| {
-        let id = (key >> (ID_BITS * (2 - field))) & mask;
-        let mapped = if id == 0 { 0 } else { map[id as usize] };
-        (out << ID_BITS) | Key::from(mapped)
-    })
+    [2, 1, 0].map(|field| ((key >> (ID_BITS * field)) & mask) as u32)
+}
+
+/// `key` with each of its word ids replaced by `map[id]`; `map[0]` must be `0` (no word).
+fn remap(key: Key, map: &[u32]) -> Key {
+    ids(key)
+        .iter()
+        .fold(0, |out, &id| (out << ID_BITS) | Key::from(map[id as usize]))
 }
 
 /// Re-ranks unigram sequences into sequences of words and their n-grams up to `n` words (see the
@@ -87,17 +90,16 @@ pub fn add_ngrams(
     let n = usize::from(n);
     let vocabulary = index.len() as u32;
     let counted = count_terms(vocabulary, train, n);
-    // Word ids in spelling (byte) order: `position[rank]` is 1-based, `by_spelling[position - 1]`
-    // the rank back. Words are distinct, so ties in count are ordered by spelling exactly.
+    // Words in spelling (byte) order: `position[rank]` (1-based) and `rank_of_position` back,
+    // both mapping 0 (no word) to 0. Words are distinct, so ties in count are ordered by
+    // spelling exactly.
     let mut by_spelling: Vec<u32> = (1..=vocabulary).collect();
     by_spelling.par_sort_unstable_by_key(|&r| index.word(r));
     let mut position = vec![0u32; by_spelling.len() + 1];
     for (i, &r) in by_spelling.iter().enumerate() {
         position[r as usize] = i as u32 + 1;
     }
-    let mut rank_of_position = Vec::with_capacity(by_spelling.len() + 1);
-    rank_of_position.push(0);
-    rank_of_position.extend_from_slice(&by_spelling);
+    let rank_of_position: Vec<u32> = std::iter::once(0).chain(by_spelling).collect();
 
     // Most frequent first; ties by spelling.
     let mut terms: Vec<(Reverse<u32>, Key)> = (1..=vocabulary)
@@ -137,10 +139,7 @@ pub fn add_ngrams(
                 rank_of.insert(key, rank);
             }
         }
-        let words: Vec<&str> = (0..3)
-            .map(|field| (key >> (ID_BITS * (2 - field))) as u32 & ((1 << ID_BITS) - 1))
-            .filter_map(|r| index.word(r))
-            .collect();
+        let words: Vec<&str> = ids(key).into_iter().filter_map(|r| index.word(r)).collect();
         spelled.push(words.join(" "));
     }
     let rerank = |split: &Split| -> Split {
@@ -336,12 +335,8 @@ mod tests {
             }
             let counted = count_terms(vocabulary, &train, n);
             assert_eq!(counted.words, words, "n = {n}");
-            let unpack = |key: Key| -> Vec<u32> {
-                (0..3)
-                    .map(|f| (key >> (ID_BITS * (2 - f))) as u32 & ((1 << ID_BITS) - 1))
-                    .filter(|&r| r != 0)
-                    .collect()
-            };
+            let unpack =
+                |key: Key| -> Vec<u32> { ids(key).into_iter().filter(|&r| r != 0).collect() };
             let mut expected: Vec<(Vec<u32>, u32)> = grams.into_iter().collect();
             expected.sort_unstable();
             let got: Vec<(Vec<u32>, u32)> = counted
