@@ -208,7 +208,8 @@ where
         .large_file(true);
     npz.start_file(format!("{name}.npy"), options)?;
     // npyz writes an element at a time; buffered, the zip writer (and its CRC) sees large
-    // chunks instead of 4-byte writes, which had been a fifth of a first n-gram load.
+    // chunks instead of 4-byte writes. Writing the caches had been a fifth of a study's first
+    // load in perf, most of it the zip writer's per-call work.
     let mut buffered = BufWriter::with_capacity(1 << 16, &mut *npz);
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()
