@@ -47,7 +47,7 @@ struct Args {
     #[arg(long)]
     device: Option<String>,
     /// How batches hold reviews: word ids (fast) or the notebook's dense multi-hot rows (same
-    /// numbers up to float rounding, ~10x slower on a CPU).
+    /// numbers up to float rounding, ~18x slower on a CPU).
     #[arg(long, default_value_t = InputKind::Sparse)]
     input: InputKind,
     /// No per-epoch lines and no progress bar.
