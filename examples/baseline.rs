@@ -12,7 +12,7 @@ use burn::config::Config;
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::InputKind;
 use burn_imdb::train::{
-    Backend, DEFAULT_CHECKPOINT_SECONDS, ExperimentConfig, RunOptions, run_experiment,
+    BackendKind, DEFAULT_CHECKPOINT_SECONDS, ExperimentConfig, RunOptions, run_experiment,
 };
 use clap::Parser;
 use std::path::PathBuf;
@@ -78,7 +78,7 @@ fn main() -> Result<()> {
         config.epochs = epochs;
     }
     config.validate()?;
-    let backend = Backend::select(args.device.as_deref())?;
+    let backend = BackendKind::select(args.device.as_deref())?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("artifacts").join(&config.name));

@@ -18,7 +18,7 @@
 use anyhow::{Context, Result, bail};
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::InputKind;
-use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
+use burn_imdb::train::{BackendKind, ExperimentConfig, RunOptions, run_experiment};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -131,7 +131,7 @@ fn child(args: &Args, which: &str) -> Result<()> {
     let (backend, input) = which
         .split_once(':')
         .with_context(|| format!("--child wants BACKEND:INPUT, got {which:?}"))?;
-    let backend = Backend::select(Some(backend))?;
+    let backend = BackendKind::select(Some(backend))?;
     let input: InputKind = input.parse().map_err(anyhow::Error::msg)?;
     let cache = args.cache.as_deref().context("--child needs --cache")?;
     let started = Instant::now();
@@ -157,7 +157,7 @@ fn child(args: &Args, which: &str) -> Result<()> {
     Ok(())
 }
 
-fn spawn_child(args: &Args, backend: Backend, input: InputKind, cache: &Path) -> Result<Run> {
+fn spawn_child(args: &Args, backend: BackendKind, input: InputKind, cache: &Path) -> Result<Run> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("--child")
         .arg(format!("{backend}:{input}"))
@@ -217,11 +217,11 @@ fn main() -> Result<()> {
     let mut training = Vec::new();
     if !args.skip_train {
         let backends = if args.devices.is_empty() {
-            Backend::compiled()
+            BackendKind::compiled()
         } else {
             args.devices
                 .iter()
-                .map(|d| Backend::select(Some(d)))
+                .map(|d| BackendKind::select(Some(d)))
                 .collect::<Result<_, _>>()?
         };
         let epochs = config(&args).epochs;

@@ -15,7 +15,7 @@
 
 use anyhow::{Context, Result, bail};
 use burn_imdb::predict::{DEFAULT_BATCH_SIZE, DEFAULT_TOP_K, Prediction, SentimentClassifier};
-use burn_imdb::train::Backend;
+use burn_imdb::train::BackendKind;
 use clap::Parser;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ struct Input {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let device = Backend::select(args.device.as_deref())?.device();
+    let device = BackendKind::select(args.device.as_deref())?.device();
     let classifier = SentimentClassifier::load(&args.model, &device)
         .with_context(|| format!("loading the model from {}", args.model.display()))?
         .with_top_k(args.top)

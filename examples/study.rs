@@ -16,11 +16,11 @@
 
 use anyhow::Result;
 use burn_imdb::data::{DataSource, ImdbLoader};
-use burn_imdb::train::Backend;
-use burn_imdb::train::InputKind;
-use burn_imdb::train::study::{
+use burn_imdb::study::{
     Shard, StudyOptions, load_experiments, run_shard, run_study_parallel, select,
 };
+use burn_imdb::train::BackendKind;
+use burn_imdb::train::InputKind;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::Command;
@@ -69,7 +69,7 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     let configs = select(load_experiments(&args.experiments)?, &args.only)?;
-    let backend = Backend::select(args.device.as_deref())?;
+    let backend = BackendKind::select(args.device.as_deref())?;
     // A worker's data messages would repeat the study's.
     let quiet_data = args.quiet || args.shard.is_some();
     let loader = ImdbLoader::new(DataSource::resolve(args.data.clone())).quiet(quiet_data);

@@ -1,12 +1,16 @@
 //! IMDB sentiment classification on Burn: the Keras study of a multi-hot MLP, reproduced and extended.
 //!
 //! The workspace's crates, re-exported:
-//! - [`data`]: the IMDB loader (every common source, Keras-compatible encoding, cache) and batchers;
+//! - [`data`]: the IMDB loader (every common source, Keras-compatible encoding, cache);
 //! - [`model`]: a configurable MLP with optional dropout and Keras-style L2, usable from any Burn project;
-//! - [`train`]: the study's protocol on Burn's `Learner`, artifacts and plots;
-//! - [`predict`]: classify new text with a trained model directory and explain each decision.
+//! - [`bundle`]: a trained model with its encoding and vocabulary, as a model directory or bytes;
+//! - [`train`]: the seed notebook's protocol on Burn's `Learner`, artifacts and plots;
+//! - [`study`]: every variant over many seeds, with statistics, figures and a report;
+//! - [`predict`]: classify new text with a trained model and explain each decision.
 
+pub use imdb_bundle as bundle;
 pub use imdb_data as data;
 pub use imdb_model as model;
 pub use imdb_predict as predict;
+pub use imdb_study as study;
 pub use imdb_train as train;

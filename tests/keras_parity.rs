@@ -18,7 +18,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_imdb::data::{DataSource, EncodeOptions, ImdbDataset, ImdbLoader};
 use burn_imdb::model::Mlp;
-use burn_imdb::train::{Backend, ExperimentConfig, InputKind, RunOptions, fit};
+use burn_imdb::train::{BackendKind, ExperimentConfig, InputKind, RunOptions, fit};
 use npyz::WriterBuilder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -265,7 +265,7 @@ fn train_like_keras(
     let out = tempfile::tempdir().unwrap();
     let opts = RunOptions {
         out_dir: out.path().to_owned(),
-        backend: Backend::select(Some("flex")).unwrap(),
+        backend: BackendKind::select(Some("flex")).unwrap(),
         input,
         resume: false,
         quiet: true,

@@ -4,9 +4,9 @@
 
 use burn::tensor::Device;
 use burn_imdb::data::{DataSource, ImdbLoader};
-use burn_imdb::model::MlpInput;
-use burn_imdb::predict::{Label, PredictError, Prediction, SentimentClassifier, write_model_dir};
-use burn_imdb::train::{Backend, ExperimentConfig, RunOptions, run_experiment};
+use burn_imdb::model::{MlpConfig, MlpInput};
+use burn_imdb::predict::{BundleError, Label, ModelBundle, Prediction, SentimentClassifier};
+use burn_imdb::train::{BackendKind, ExperimentConfig, RunOptions, run_experiment};
 use burn_imdb::train::{InputKind, MultiHotBatcher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,7 +40,7 @@ fn experiment() -> &'static Path {
         let out = root.join("tiny");
         let opts = RunOptions {
             out_dir: out.clone(),
-            backend: Backend::select(Some("flex")).unwrap(),
+            backend: BackendKind::select(Some("flex")).unwrap(),
             input: InputKind::Sparse,
             resume: false,
             quiet: true,
@@ -210,7 +210,7 @@ fn broken_copy(tmp: &Path) -> PathBuf {
     dst
 }
 
-fn load_err(dir: &Path) -> PredictError {
+fn load_err(dir: &Path) -> BundleError {
     SentimentClassifier::load(dir, &Device::flex()).unwrap_err()
 }
 
@@ -235,7 +235,7 @@ fn broken_model_directories_fail_clearly() {
         std::fs::remove_file(dir.join(file)).unwrap();
         let err = load_err(&dir);
         match &err {
-            PredictError::MissingFile { path, .. } => assert!(path.ends_with(file), "{err}"),
+            BundleError::MissingFile { path, .. } => assert!(path.ends_with(file), "{err}"),
             other => panic!("{file}: expected MissingFile, got {other:?}"),
         }
         assert!(err.to_string().contains(file), "{err}");
@@ -245,7 +245,7 @@ fn broken_model_directories_fail_clearly() {
     edit_json(&dir.join("manifest.json"), |v| v["version"] = 99.into());
     let err = load_err(&dir);
     assert!(
-        matches!(err, PredictError::IncompatibleVersion { version: 99, .. }),
+        matches!(err, BundleError::IncompatibleVersion { version: 99, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("version 99"), "{err}");
@@ -254,7 +254,7 @@ fn broken_model_directories_fail_clearly() {
     edit_json(&dir.join("manifest.json"), |v| v["format"] = "other".into());
     assert!(matches!(
         load_err(&dir),
-        PredictError::IncompatibleVersion { .. }
+        BundleError::IncompatibleVersion { .. }
     ));
 
     for file in [
@@ -266,7 +266,7 @@ fn broken_model_directories_fail_clearly() {
         let dir = broken_copy(&tmp.path().join(format!("json-{file}")));
         std::fs::write(dir.join(file), "{ not json").unwrap();
         match load_err(&dir) {
-            PredictError::MalformedJson { path, .. } => assert!(path.ends_with(file)),
+            BundleError::MalformedJson { path, .. } => assert!(path.ends_with(file)),
             other => panic!("{file}: expected MalformedJson, got {other:?}"),
         }
     }
@@ -275,7 +275,7 @@ fn broken_model_directories_fail_clearly() {
     let bytes = std::fs::read(dir.join("model.bpk")).unwrap();
     std::fs::write(dir.join("model.bpk"), &bytes[..bytes.len() / 2]).unwrap();
     assert!(
-        matches!(load_err(&dir), PredictError::Weights { .. }),
+        matches!(load_err(&dir), BundleError::Weights { .. }),
         "truncated weights"
     );
 
@@ -284,7 +284,7 @@ fn broken_model_directories_fail_clearly() {
     edit_json(&dir.join("config.json"), |v| {
         v["hidden"] = serde_json::json!([8, 16]);
     });
-    assert!(matches!(load_err(&dir), PredictError::Weights { .. }));
+    assert!(matches!(load_err(&dir), BundleError::Weights { .. }));
 
     let dir = broken_copy(&tmp.path().join("width"));
     edit_json(&dir.join("encoding.json"), |v| {
@@ -293,7 +293,7 @@ fn broken_model_directories_fail_clearly() {
     assert!(
         matches!(
             load_err(&dir),
-            PredictError::WidthMismatch {
+            BundleError::WidthMismatch {
                 vocabulary: 5_000,
                 input: 10_000,
                 ..
@@ -305,7 +305,7 @@ fn broken_model_directories_fail_clearly() {
     // A directory from before manifests existed, or not a model at all.
     assert!(matches!(
         load_err(tmp.path()),
-        PredictError::MissingFile { .. }
+        BundleError::MissingFile { .. }
     ));
 }
 
@@ -315,23 +315,22 @@ fn a_model_without_vocabulary_names_the_missing_file() {
     let tmp = tempfile::tempdir().unwrap();
     let c = classifier();
     let config = burn::config::Config::load(experiment().join("model/config.json")).unwrap();
-    write_model_dir(tmp.path(), &config, c.model(), c.encoding(), None).unwrap();
+    let write = |index| {
+        ModelBundle::new(&config, c.model(), c.encoding(), index)
+            .unwrap()
+            .write_dir(tmp.path())
+            .unwrap()
+    };
+    write(None);
     assert!(!tmp.path().join("word_index.json").exists());
     let err = load_err(tmp.path());
     assert!(
-        matches!(&err, PredictError::MissingFile { path, .. } if path.ends_with("word_index.json")),
+        matches!(&err, BundleError::MissingFile { path, .. } if path.ends_with("word_index.json")),
         "{err:?}"
     );
     assert!(err.to_string().contains("imdb.npz"), "{err}");
     // With the vocabulary, the same writer gives a loadable directory.
-    write_model_dir(
-        tmp.path(),
-        &config,
-        c.model(),
-        c.encoding(),
-        Some(c.word_index()),
-    )
-    .unwrap();
+    write(Some(c.word_index()));
     let again = SentimentClassifier::load(tmp.path(), &Device::flex()).unwrap();
     assert_eq!(one(&again, NEGATIVE), one(&c, NEGATIVE));
 }
@@ -498,13 +497,14 @@ fn train_on_sample(
         .with_seed(7)
         .with_data(data)
         .with_weighting(weighting);
-    config.model = config
-        .model
-        .with_input(width)
-        .with_input_weights(weighting.map(|_| burn_imdb::model::InputWeights::PerFeature));
+    config.model = MlpConfig {
+        input: width,
+        ..config.model
+    }
+    .with_input_weights(weighting.map(|_| burn_imdb::model::InputWeights::PerFeature));
     let opts = RunOptions {
         out_dir: root.join(name),
-        backend: Backend::select(Some("flex")).unwrap(),
+        backend: BackendKind::select(Some("flex")).unwrap(),
         input: InputKind::Sparse,
         resume: false,
         quiet: true,

@@ -2,13 +2,13 @@
 //! sample that writes every artifact and resumes without redoing finished runs.
 
 use burn_imdb::data::{DataSource, ImdbLoader};
-use burn_imdb::train::InputKind;
-use burn_imdb::train::study::summary::{Metric, Verdict};
-use burn_imdb::train::study::{
+use burn_imdb::study::summary::{Metric, Verdict};
+use burn_imdb::study::{
     StudyOptions, Summary, load_experiments, run_dir, run_study, seed_variants, study_variants,
     summarize, write_report,
 };
-use burn_imdb::train::{Backend, EpochMetrics, ExperimentConfig, Results};
+use burn_imdb::train::InputKind;
+use burn_imdb::train::{BackendKind, EpochMetrics, ExperimentConfig, Results};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -273,7 +273,7 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
     let opts = StudyOptions {
         out_dir: out.clone(),
         seeds: 2,
-        backend: Backend::select(Some("flex")).unwrap(),
+        backend: BackendKind::select(Some("flex")).unwrap(),
         input: InputKind::Sparse,
         quiet: true,
     };

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use burn_imdb::data::{DataSource, Imdb, ImdbDataset, ImdbLoader, Split};
 use burn_imdb::model::{InputWeights, MlpConfig};
 use burn_imdb::train::{
-    Backend, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment,
+    BackendKind, EpochSelection, ExperimentConfig, Results, RunOptions, TrainError, run_experiment,
 };
 use burn_imdb::train::{InputKind, Weighting, fit};
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ fn small_config(name: &str) -> ExperimentConfig {
 fn opts(out: &Path) -> RunOptions {
     RunOptions {
         out_dir: out.to_owned(),
-        backend: Backend::select(Some("flex")).unwrap(),
+        backend: BackendKind::select(Some("flex")).unwrap(),
         input: InputKind::Sparse,
         resume: false,
         quiet: true,
@@ -185,7 +185,7 @@ fn every_shipped_experiment_runs_on_the_embedded_sample() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/experiments");
-    let configs = burn_imdb::train::study::load_experiments(&dir).unwrap();
+    let configs = burn_imdb::study::load_experiments(&dir).unwrap();
     assert!(configs.len() >= 8, "{} configs", configs.len());
     for config in configs {
         let imdb = ImdbLoader::new(DataSource::Embedded)

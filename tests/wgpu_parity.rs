@@ -9,7 +9,7 @@ use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use burn_imdb::data::{DataSource, EncodeOptions, ImdbLoader};
 use burn_imdb::model::{Loss, MlpConfig, SparseBatch};
 use burn_imdb::train::{
-    Backend, ExperimentConfig, InputKind, RmsPropKerasConfig, RunOptions, run_experiment,
+    BackendKind, ExperimentConfig, InputKind, RmsPropKerasConfig, RunOptions, run_experiment,
 };
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ fn one_training_step_matches_flex() {
     let _serial = serial();
     let host = Device::flex().autodiff();
     host.seed(42);
-    let mlp = MlpConfig::new().with_input(50).init(&host);
+    let mlp = MlpConfig::new(50).init(&host);
     let x: Vec<f32> = (0..200).map(|i| f32::from((i * 7) % 3 == 0)).collect();
     let rows: Vec<Vec<u32>> = x
         .chunks(50)
@@ -116,14 +116,14 @@ fn protocol_runs_on_wgpu_and_tracks_flex() {
     let config = ExperimentConfig::new()
         .with_name("parity".into())
         .with_data(options)
-        .with_model(MlpConfig::new().with_input(1_000))
+        .with_model(MlpConfig::new(1_000))
         .with_validation(Some(100))
         .with_epochs(3)
         .with_batch_size(64);
     let run = |backend: &str| {
         let opts = RunOptions {
             out_dir: tmp.path().join(backend),
-            backend: Backend::select(Some(backend)).unwrap(),
+            backend: BackendKind::select(Some(backend)).unwrap(),
             input: InputKind::Sparse,
             resume: false,
             quiet: true,

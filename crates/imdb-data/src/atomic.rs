@@ -10,6 +10,9 @@
 //!
 //! A directory (the model directory) is replaced with [`replace_dir`]: on Linux one
 //! `renameat2(RENAME_EXCHANGE)` swaps the new directory in, so the destination is never missing.
+//!
+//! A directory that one process writes at a time (a run's artifacts, a study) is held with a
+//! [`DirLock`]: a second writer fails at once, naming the holder, instead of interleaving files.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -147,6 +150,84 @@ fn swap_by_renames(new: &Path, target: &Path) -> io::Result<()> {
     std::fs::rename(&aside, new)
 }
 
+/// An exclusive advisory lock on `DIR/.lock`, held until dropped; the file holds the holder's
+/// process id for the error a second writer gets. The operating system releases the lock when
+/// the process ends, however it ends (`kill -9` included), so a stale lock file never blocks.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// The lock file's name inside a locked directory.
+    pub const FILE: &'static str = ".lock";
+
+    /// Takes the lock of `dir` (created if missing) without waiting.
+    ///
+    /// # Errors
+    /// [`DataError::DirectoryInUse`](crate::DataError::DirectoryInUse) naming the directory and
+    /// the holder's process id when another process (or another lock in this one) holds it;
+    /// [`DataError::Io`](crate::DataError::Io) naming the file otherwise.
+    pub fn acquire(dir: &Path) -> crate::Result<Self> {
+        use crate::DataError;
+        use std::io::{Read, Seek};
+        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+        let path = dir.join(Self::FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| DataError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let pid = format!("process {}", std::process::id());
+                file.set_len(0)
+                    .and_then(|()| file.rewind())
+                    .and_then(|()| file.write_all(pid.as_bytes()))
+                    .map_err(|e| DataError::io(&path, e))?;
+                Ok(Self { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Err(DataError::DirectoryInUse {
+                    dir: dir.to_owned(),
+                    holder: if holder.is_empty() {
+                        "a process".into()
+                    } else {
+                        holder
+                    },
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(DataError::io(&path, e)),
+        }
+    }
+
+    /// Whether some process holds the lock of `dir` right now (a lock file with no holder, or
+    /// none at all, is free).
+    ///
+    /// # Errors
+    /// The lock file exists but cannot be opened.
+    pub fn is_held(dir: &Path) -> io::Result<bool> {
+        let path = dir.join(Self::FILE);
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            other => other?,
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
 fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -256,6 +337,23 @@ mod tests {
         assert!(reader.join().unwrap() > 0);
         assert_eq!(std::fs::read_to_string(target.join("b")).unwrap(), "100");
         assert_eq!(listing(root.path()), ["model"]);
+    }
+
+    /// A second lock of a held directory fails naming the holder; once dropped it is free.
+    #[test]
+    fn a_directory_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = DirLock::acquire(dir.path()).unwrap();
+        assert!(DirLock::is_held(dir.path()).unwrap());
+        match DirLock::acquire(dir.path()) {
+            Err(crate::DataError::DirectoryInUse { holder, .. }) => {
+                assert_eq!(holder, format!("process {}", std::process::id()))
+            }
+            other => panic!("expected DirectoryInUse, got {other:?}"),
+        }
+        drop(held);
+        assert!(!DirLock::is_held(dir.path()).unwrap());
+        let _again = DirLock::acquire(dir.path()).unwrap();
     }
 
     #[test]

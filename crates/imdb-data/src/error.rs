@@ -146,6 +146,24 @@ pub enum DataError {
         /// The training reviews there are.
         reviews: usize,
     },
+    /// A word index (Keras's `imdb_word_index.json` format: `{"word": rank, ...}`, ranks exactly
+    /// `1..=n`) does not parse; `path` names the file, or the in-memory part it stands for.
+    #[error("{path}: malformed word index: {message}")]
+    MalformedWordIndex {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another process holds a directory's lock ([`crate::atomic::DirLock`]); nothing was
+    /// written there.
+    #[error("{dir} is in use by {holder}; wait for it or choose another directory")]
+    DirectoryInUse {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (`process N`).
+        holder: String,
+    },
     /// A cache file is unreadable or inconsistent (it is ignored and rebuilt, never trusted).
     #[error("{path}: corrupt cache file: {message}")]
     CorruptCache {

@@ -98,12 +98,21 @@ impl WordIndex {
     /// Reads Keras's `imdb_word_index.json` format: one JSON object `{"word": rank, ...}`.
     ///
     /// # Errors
-    /// [`DataError::Io`] if the file cannot be read, [`DataError::CorruptCache`] if it is not such
-    /// an object or the ranks are not exactly `1..=n`.
+    /// [`DataError::Io`] if the file cannot be read, [`DataError::MalformedWordIndex`] naming it
+    /// if it is not such an object or the ranks are not exactly `1..=n`.
     pub fn load_json(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-        Self::from_json_bytes(&bytes).map_err(|message| DataError::CorruptCache {
-            path: path.to_owned(),
+        Self::from_json(&bytes, path)
+    }
+
+    /// [`load_json`](Self::load_json) from bytes already in memory; `name` is what an error
+    /// calls them (a file name, or where the bytes came from).
+    ///
+    /// # Errors
+    /// [`DataError::MalformedWordIndex`] naming `name`.
+    pub fn from_json(bytes: &[u8], name: &Path) -> Result<Self> {
+        Self::from_json_bytes(bytes).map_err(|message| DataError::MalformedWordIndex {
+            path: name.to_owned(),
             message,
         })
     }

@@ -10,24 +10,51 @@ use serde::{Deserialize, Serialize};
 use crate::error::ModelError;
 use crate::mlp::Mlp;
 
-/// Non-linearity applied after every hidden layer.
+/// Non-linearity applied after every hidden layer (named apart from Burn's own
+/// `burn::nn::Activation` module, which this is not).
 ///
 /// Serialised in lower case (`"relu"`, `"tanh"`) so a saved config reads like the Keras source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Activation {
+#[non_exhaustive]
+pub enum HiddenActivation {
     /// `max(x, 0)`.
     Relu,
     /// Hyperbolic tangent.
     Tanh,
 }
 
-impl Activation {
+impl HiddenActivation {
     /// Applies the function element-wise.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            Activation::Relu => burn::tensor::activation::relu(x),
-            Activation::Tanh => burn::tensor::activation::tanh(x),
+            HiddenActivation::Relu => burn::tensor::activation::relu(x),
+            HiddenActivation::Tanh => burn::tensor::activation::tanh(x),
+        }
+    }
+
+    /// The same function on one `f32`, for code that computes a layer itself (such as the CPU
+    /// training step of `imdb-train`): `apply` and this agree element by element.
+    pub fn value(self, z: f32) -> f32 {
+        match self {
+            HiddenActivation::Relu => z.max(0.0),
+            HiddenActivation::Tanh => z.tanh(),
+        }
+    }
+
+    /// `∂loss/∂z` from the function's output `a = value(z)` and `grad = ∂loss/∂a`: the chain
+    /// rule through one element, written with the output because both derivatives are cheapest
+    /// there (ReLU passes `grad` where `a > 0`, tanh multiplies it by `1 − a²`).
+    pub fn backward(self, a: f32, grad: f32) -> f32 {
+        match self {
+            HiddenActivation::Relu => {
+                if a > 0.0 {
+                    grad
+                } else {
+                    0.0
+                }
+            }
+            HiddenActivation::Tanh => grad * (1.0 - a * a),
         }
     }
 }
@@ -37,6 +64,7 @@ impl Activation {
 /// Serialised as `"keras"` / `"burn"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum WeightInit {
     /// Keras `Dense` defaults: Glorot (Xavier) uniform kernels, limit `sqrt(6 / (fan_in + fan_out))`,
     /// and zero biases.
@@ -51,6 +79,7 @@ pub enum WeightInit {
 /// Serialised as `"per_feature"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InputWeights {
     /// One weight per input (all 1 at initialisation), not trained: set it with
     /// [`Mlp::with_input_weights`] (NBSVM's log-count ratios, say). Saved with the model, so
@@ -60,20 +89,20 @@ pub enum InputWeights {
 
 /// Configuration of [`Mlp`]: `input → hidden[0] → … → hidden[n-1] → 1` logit.
 ///
-/// The defaults are the Keras IMDB baseline (10,000-word multi-hot input, two ReLU layers of 16,
-/// Keras initialisation, no dropout, no L2). Saved and loaded as JSON with
-/// [`Config::save`]/[`Config::load`] so inference can rebuild the exact model.
+/// The input width is required, as in Burn's `LinearConfig::new(d_input, d_output)`; the rest
+/// defaults to the Keras IMDB baseline (two ReLU layers of 16, Keras initialisation, no dropout,
+/// no L2), so `MlpConfig::new(10_000)` is the seed notebook's network. Saved and loaded as JSON
+/// with [`Config::save`]/[`Config::load`] so inference can rebuild the exact model.
 #[derive(Config, Debug, PartialEq)]
 pub struct MlpConfig {
     /// Width of the input vector (the vocabulary size of the multi-hot encoding).
-    #[config(default = 10_000)]
     pub input: usize,
     /// Units of each hidden layer, in order; `[16, 16, 16]` is three layers of 16.
     #[config(default = "vec![16, 16]")]
     pub hidden: Vec<usize>,
     /// Non-linearity after every hidden layer.
-    #[config(default = "Activation::Relu")]
-    pub activation: Activation,
+    #[config(default = "HiddenActivation::Relu")]
+    pub activation: HiddenActivation,
     /// Dropout rate applied after the activation of every hidden layer (Keras `Dropout(rate)`).
     pub dropout: Option<f64>,
     /// Keras `kernel_regularizer=l2(λ)` on every hidden kernel: [`Mlp::l2_penalty`] is `λ·Σ‖W‖²`.

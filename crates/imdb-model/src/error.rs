@@ -5,6 +5,7 @@
 /// Every variant names the offending field and carries its value, so the message alone is enough
 /// to fix a configuration file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// `input` was 0: the first layer needs at least one input feature.
     #[error("MlpConfig.input must be > 0, got 0")]

@@ -13,6 +13,7 @@ use crate::error::{ModelError, Result};
 /// either as a dense tensor or as each row's word ids. Both give the same logits and gradients up
 /// to float rounding; `From` impls let `forward` take either directly.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum MlpInput {
     /// `[batch, input]` floats (a multi-hot matrix, or any real features).
     Dense(Tensor<2>),

@@ -14,19 +14,18 @@
 //!   enters the first layer times `s_i` on every path, and the weights are saved with the model.
 //! - [`Mlp::predict_proba`] for probabilities, [`Mlp::occlusion`] for the logit of each example
 //!   with each of its words removed (explanations).
-//! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras;
-//!   [`Mlp::loss`] adds the L2 term like Keras does.
+//! - [`loss`]: binary cross-entropy from logits and MSE on the sigmoid, compared with Keras.
+//!   They are the data term only: [`Mlp::loss`] is the one function that adds the L2 term, as
+//!   Keras does.
 //!
-//! # Why there is one hidden hook
+//! # Reading a model's parts
 //!
-//! On a CPU, `imdb-train` runs the whole training step of a sparse batch as host loops: a
-//! gather-sum over the host buffer of `W₀` for the first layer, the 16-unit layers after it, the
-//! loss, and every gradient, `W₀`'s as a row-sparse gradient when the optimizer can use one.
-//! That cannot be an autodiff operation of this crate: Burn 0.22's autodiff holds every
-//! gradient as a dense tensor of its parameter's shape, which is the per-step cost the fast
-//! path exists to avoid. So the crate keeps one `#[doc(hidden)]` module, `__private`, through
-//! which that step reads the layers and settings; it is tested against [`Mlp::forward`] under
-//! Burn's autodiff, and [`Mlp::forward`] needs no such help on any backend.
+//! An [`Mlp`]'s layers and settings are read-only from outside: [`Mlp::hidden_layers`] (the
+//! first holds `W₀`), [`Mlp::output_layer`], [`Mlp::activation`], [`Mlp::active_dropout`],
+//! [`Mlp::l2`] and [`Mlp::input_weights`], with the element-wise forms of the activations and
+//! losses ([`HiddenActivation::value`], [`Loss::value`], ...). That is all `imdb-train`'s CPU
+//! training step uses to compute a step as host loops; any exporter or custom kernel can do the
+//! same, and [`Mlp::forward`] stays the definition such code is tested against.
 //!
 //! # Example
 //!
@@ -42,7 +41,7 @@
 //! let reviews = [vec![1u32, 7, 7, 42], vec![3, 99]];
 //! let batch = SparseBatch::from_rows(reviews, 100)?;
 //!
-//! let config = MlpConfig::new().with_input(100).with_l2(Some(0.002));
+//! let config = MlpConfig::new(100).with_l2(Some(0.002));
 //! let model = config.try_init(&device)?;
 //!
 //! let logits = model.forward(batch.to_dense(&device)); // [2, 1]
@@ -81,7 +80,7 @@
 //! device.seed(0);
 //! let mut model = MyModel {
 //!     project: LinearConfig::new(4, 8).init(&device),
-//!     head: MlpConfig::new().with_input(8).with_hidden(vec![8]).init(&device),
+//!     head: MlpConfig::new(8).with_hidden(vec![8]).init(&device),
 //! };
 //! let x = Tensor::<2>::random([64, 4], Distribution::Uniform(-1.0, 1.0), &device);
 //! let y = x.clone().sum_dim(1).greater_elem(0.0).float(); // [64, 1]
@@ -106,13 +105,7 @@ mod input;
 pub mod loss;
 mod mlp;
 
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::private::{Parts, parts};
-}
-mod private;
-
-pub use config::{Activation, InputWeights, MlpConfig, WeightInit};
+pub use config::{HiddenActivation, InputWeights, MlpConfig, WeightInit};
 pub use error::{ModelError, Result};
 pub use input::{MlpInput, SparseBatch};
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};

@@ -14,15 +14,20 @@
 //! - `mean_squared_error` on `p` has no clipping: [`mse_on_sigmoid`] is the mean of
 //!   `(sigmoid(x) − y)²`, the same formula.
 //!
-//! Neither includes regularisation: [`Mlp::loss`](crate::Mlp::loss) adds the L2 term.
+//! **Neither includes regularisation.** [`Mlp::loss`](crate::Mlp::loss) is the one function that
+//! adds the L2 term (when the model has one); call it, not these, to train with L2.
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 use serde::{Deserialize, Serialize};
 
 /// Which loss to train with. Serialised as `"bce"` / `"mse"`.
+///
+/// [`compute`](Self::compute) is the data term only; [`Mlp::loss`](crate::Mlp::loss) adds the
+/// model's L2 penalty to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Loss {
     /// Binary cross-entropy, [`bce_with_logits`].
     Bce,
@@ -31,8 +36,8 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// The data term of this loss (no regularisation); see [`Mlp::loss`](crate::Mlp::loss) for the
-    /// regularised total.
+    /// The data term of this loss, **without** the L2 penalty; [`Mlp::loss`](crate::Mlp::loss) is
+    /// the regularised total.
     ///
     /// # Shapes
     ///
@@ -48,6 +53,30 @@ impl Loss {
             Loss::Mse => mse_on_sigmoid(logits, targets),
         }
     }
+
+    /// One example's loss from its logit `x` and target `y`, in `f32`: the term whose mean
+    /// [`compute`](Self::compute) takes, for code that computes the loss itself (the CPU
+    /// training step of `imdb-train`). No L2 term.
+    pub fn value(self, x: f32, y: f32) -> f32 {
+        match self {
+            // (1 − y)·x − ln σ(x), with ln σ(x) = −(max(−x, 0) + ln(1 + e^−|x|)): no overflow.
+            Loss::Bce => (1.0 - y) * x + ((-x).max(0.0) + (-x.abs()).exp().ln_1p()),
+            Loss::Mse => (sigmoid_f32(x) - y).powi(2),
+        }
+    }
+
+    /// `∂ value(x, y) / ∂x`: `σ(x) − y` for cross-entropy, `2(σ(x) − y)·σ(x)(1 − σ(x))` for MSE.
+    pub fn derivative(self, x: f32, y: f32) -> f32 {
+        let p = sigmoid_f32(x);
+        match self {
+            Loss::Bce => p - y,
+            Loss::Mse => 2.0 * (p - y) * p * (1.0 - p),
+        }
+    }
+}
+
+fn sigmoid_f32(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
 }
 
 /// Mean binary cross-entropy of `sigmoid(logits)` against `targets`, computed stably from logits:

@@ -6,7 +6,7 @@ use burn::nn::{Dropout, Linear};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 
-use crate::config::Activation;
+use crate::config::HiddenActivation;
 use crate::error::ModelError;
 use crate::input::{MlpInput, SparseBatch};
 use crate::loss::Loss;
@@ -19,13 +19,13 @@ use crate::loss::Loss;
 #[derive(Module, Debug)]
 pub struct Mlp {
     // Crate-visible for the tests; outside the crate an `Mlp` only comes from a validated
-    // `MlpConfig`, and only `forward` and `occlusion` see the layers.
+    // `MlpConfig`, and its parts are read through the accessors below.
     pub(crate) hidden: Vec<Linear>,
     pub(crate) output: Linear,
     // Not a module: a plain choice of function, shown in `Display` and not saved with the weights
     // (the JSON config carries it).
     #[module(skip)]
-    pub(crate) activation: Activation,
+    pub(crate) activation: HiddenActivation,
     pub(crate) dropout: Option<Dropout>,
     pub(crate) l2: Option<f64>,
     /// `s`, `[input]`, when configured ([`InputWeights`](crate::InputWeights)); never tracked.
@@ -37,7 +37,7 @@ impl Mlp {
     pub(crate) fn from_parts(
         hidden: Vec<Linear>,
         output: Linear,
-        activation: Activation,
+        activation: HiddenActivation,
         dropout: Option<Dropout>,
         l2: Option<f64>,
         input_weights: Option<Param<Tensor<1>>>,
@@ -76,9 +76,45 @@ impl Mlp {
         Ok(self)
     }
 
-    /// The per-feature input weights `s` (`[input]`), when configured.
-    pub(crate) fn input_weights(&self) -> Option<Tensor<1>> {
+    /// The per-feature input weights `s` (`[input]`, never tracked), when configured
+    /// ([`InputWeights`](crate::InputWeights)).
+    pub fn input_weights(&self) -> Option<Tensor<1>> {
         self.input_weights.as_ref().map(Param::val)
+    }
+
+    /// The hidden layers in order: `hidden_layers()[0]` holds the first kernel `W₀`,
+    /// `[input, hidden[0]]`, the one a multi-hot input reaches.
+    ///
+    /// Read-only, like every accessor here: code that computes the network itself (the CPU
+    /// training step of `imdb-train`, an exporter) reads the layers and settings, and
+    /// [`forward`](Self::forward) stays the definition it is tested against.
+    pub fn hidden_layers(&self) -> &[Linear] {
+        &self.hidden
+    }
+
+    /// The output layer, `[hidden[last], 1]`.
+    pub fn output_layer(&self) -> &Linear {
+        &self.output
+    }
+
+    /// The activation after every hidden layer.
+    pub fn activation(&self) -> HiddenActivation {
+        self.activation
+    }
+
+    /// The dropout rate [`forward`](Self::forward) applies after each hidden activation in this
+    /// mode: the configured rate in training mode, `None` without dropout, at rate 0, or after
+    /// [`valid()`](Module::valid). (Burn's `Dropout` is also off on a device without autodiff.)
+    pub fn active_dropout(&self) -> Option<f64> {
+        self.dropout
+            .as_ref()
+            .filter(|d| d.training.is_enabled() && d.prob > 0.0)
+            .map(|d| d.prob)
+    }
+
+    /// The configured L2 factor `λ` on every hidden kernel (see [`l2_penalty`](Self::l2_penalty)).
+    pub fn l2(&self) -> Option<f64> {
+        self.l2
     }
 
     /// Logits of a batch, dense or sparse.
@@ -254,6 +290,10 @@ impl Mlp {
 
     /// The loss Keras would report: `loss(logits, targets)` plus [`l2_penalty`](Self::l2_penalty)
     /// when `l2` is configured.
+    ///
+    /// This is the one place the L2 term is added: [`Loss::compute`], [`bce_with_logits`](crate::bce_with_logits)
+    /// and [`mse_on_sigmoid`](crate::mse_on_sigmoid) are the data term alone. A model configured
+    /// with `l2` but trained on `Loss::compute` is not regularised.
     ///
     /// Keras adds regularisation losses to the training **and** the validation loss; call this in
     /// both steps to compare numbers with a Keras run.

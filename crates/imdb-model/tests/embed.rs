@@ -16,8 +16,7 @@ struct Classifier {
 
 impl Classifier {
     fn new(features: usize, device: &Device) -> Self {
-        let config = MlpConfig::new()
-            .with_input(16)
+        let config = MlpConfig::new(16)
             .with_hidden(vec![16, 8])
             .with_l2(Some(1e-4));
         Self {
@@ -152,10 +151,7 @@ fn the_sparse_forward_trains_with_rmsprop() {
         name: String,
     }
     let mut model = WordModel {
-        mlp: MlpConfig::new()
-            .with_input(50)
-            .with_dropout(Some(0.1))
-            .init(&device),
+        mlp: MlpConfig::new(50).with_dropout(Some(0.1)).init(&device),
         name: "bag of words".into(),
     };
     // Keras's RMSprop defaults (Burn's differ: alpha 0.99, momentum 0.9, epsilon 1e-5).

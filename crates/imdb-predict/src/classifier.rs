@@ -1,12 +1,9 @@
 //! Loading a model directory and classifying text with it.
 
-use crate::error::{PredictError, Result};
-use crate::model_dir::{self, files};
-use burn::config::Config;
-use burn::module::Module;
 use burn::tensor::Device;
+use imdb_bundle::{BundleError, ModelBundle, Result, files};
 use imdb_data::{EncodeOptions, WordIndex};
-use imdb_model::{Mlp, MlpConfig, SparseBatch};
+use imdb_model::{Mlp, SparseBatch};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -85,7 +82,7 @@ pub struct Prediction {
 /// for p in classifier.predict(&["A wonderful, moving film.", "Dull and far too long."]) {
 ///     println!("{:.3} {} {:?}", p.probability, p.label, p.top_words);
 /// }
-/// # Ok::<(), imdb_predict::PredictError>(())
+/// # Ok::<(), imdb_predict::BundleError>(())
 /// ```
 #[derive(Debug)]
 pub struct SentimentClassifier {
@@ -101,86 +98,35 @@ impl SentimentClassifier {
     /// `device`.
     ///
     /// # Errors
-    /// [`PredictError::MissingFile`] naming the file (`word_index.json` is missing for models
-    /// trained on Keras's `imdb.npz` without its vocabulary), [`PredictError::IncompatibleVersion`],
-    /// [`PredictError::MalformedJson`], [`PredictError::InvalidModel`],
-    /// [`PredictError::InvalidEncoding`], [`PredictError::Weights`] (unreadable, or shapes that do
-    /// not fit the config) and [`PredictError::WidthMismatch`] (vocabulary and model disagree).
+    /// As [`ModelBundle::read_dir`] and [`from_bundle`](Self::from_bundle):
+    /// [`BundleError::MissingFile`] naming the file (`word_index.json` is missing for models
+    /// trained on Keras's `imdb.npz` without its vocabulary), [`BundleError::IncompatibleVersion`],
+    /// [`BundleError::MalformedJson`], [`BundleError::InvalidModel`],
+    /// [`BundleError::InvalidEncoding`], [`BundleError::Weights`] (unreadable, or shapes that do
+    /// not fit the config) and [`BundleError::WidthMismatch`] (vocabulary and model disagree).
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        let dir = model_dir::resolve(dir.as_ref());
-        model_dir::read_manifest(&dir)?;
-        let config_path = model_dir::require(&dir, files::CONFIG, "the model's config")?;
-        let weights_path = model_dir::require(&dir, files::WEIGHTS, "the model's weights")?;
-        let encoding_path = model_dir::require(
-            &dir,
-            files::ENCODING,
-            "the encoding options the model was trained with",
-        )?;
-        let index_path = model_dir::require(
-            &dir,
-            files::WORD_INDEX,
-            "the training vocabulary; a model trained on Keras's imdb.npz without imdb_word_index.json cannot read text",
-        )?;
+        Self::from_bundle(&ModelBundle::read_dir(dir)?, device)
+    }
 
-        let config = MlpConfig::load(&config_path).map_err(|e| PredictError::MalformedJson {
-            path: config_path.clone(),
-            message: e.to_string(),
-        })?;
-        let encoding: EncodeOptions = model_dir::read_json(&encoding_path)?;
-        encoding
-            .validate()
-            .map_err(|source| PredictError::InvalidEncoding {
-                path: encoding_path,
-                source,
-            })?;
-        let word_index =
-            WordIndex::load_json(&index_path).map_err(|e| PredictError::MalformedJson {
-                path: index_path,
-                message: e.to_string(),
-            })?;
-
-        // Every index the encoding can produce must be a column of the model, so prediction
-        // never meets an out-of-range id; with a fixed num_words the widths must be equal.
-        let input = config.input;
-        let vocabulary = match encoding.num_words {
-            Some(n) => n,
-            None => [
-                word_index.len() as u64 + u64::from(encoding.index_from),
-                encoding.start_char.map_or(0, u64::from),
-                encoding.oov_char.map_or(0, u64::from),
-            ]
-            .into_iter()
-            .max()
-            .map_or(0, |m| m as usize + 1),
-        };
-        let fits = match encoding.num_words {
-            Some(n) => n == input,
-            None => vocabulary <= input,
-        };
-        if !fits {
-            return Err(PredictError::WidthMismatch {
-                path: dir,
-                vocabulary,
-                input,
-            });
-        }
-
-        let mlp = config
-            .try_init(device)
-            .map_err(|source| PredictError::InvalidModel {
-                path: config_path,
-                source,
+    /// The classifier of a model bundle, on `device`: from a directory, or from bytes a program
+    /// carries ([`ModelBundle::from_files`] with `include_bytes!`), so it needs no file at run
+    /// time.
+    ///
+    /// # Errors
+    /// [`BundleError::MissingFile`] for a bundle without a vocabulary (it cannot read text), and
+    /// [`BundleError::Weights`] as [`ModelBundle::model`].
+    pub fn from_bundle(bundle: &ModelBundle, device: &Device) -> Result<Self> {
+        let word_index = bundle
+            .word_index()
+            .ok_or_else(|| BundleError::MissingFile {
+                path: bundle.origin().join(files::WORD_INDEX),
+                why: "the training vocabulary; a model trained on Keras's imdb.npz without imdb_word_index.json cannot read text",
             })?
-            .try_load_file(&weights_path)
-            .map_err(|e| PredictError::Weights {
-                path: weights_path,
-                message: e.to_string(),
-            })?
-            .valid();
+            .clone();
         Ok(Self {
-            mlp,
+            mlp: bundle.model(device)?,
             word_index,
-            encoding,
+            encoding: bundle.encoding().clone(),
             top_k: DEFAULT_TOP_K,
             batch_size: DEFAULT_BATCH_SIZE,
         })

@@ -270,10 +270,7 @@ mod tests {
         ] {
             device.seed(1);
             let weights = weighted.then_some(imdb_model::InputWeights::PerFeature);
-            let config = MlpConfig::new()
-                .with_input(60)
-                .with_l2(l2)
-                .with_input_weights(weights);
+            let config = MlpConfig::new(60).with_l2(l2).with_input_weights(weights);
             let mlp = config.init(&device);
             let mlp = match weights {
                 // Negative, zero and positive weights.
@@ -328,7 +325,7 @@ mod tests {
     /// really dropped something (the gradients differ from the run without it).
     #[test]
     fn the_host_step_matches_autodiff_for_every_network_shape() {
-        use imdb_model::Activation;
+        use imdb_model::HiddenActivation;
         let device = Device::flex().autodiff();
         let items = items(60);
         let plan = |first_layer, optimizer| ExecutionPlan {
@@ -336,11 +333,11 @@ mod tests {
             optimizer,
         };
         use {FirstLayer as F, OptimizerPath as O};
-        let base = MlpConfig::new().with_input(60);
+        let base = MlpConfig::new(60);
         let cases = [
             (
                 "tanh",
-                base.clone().with_activation(Activation::Tanh),
+                base.clone().with_activation(HiddenActivation::Tanh),
                 Loss::Bce,
             ),
             ("mse", base.clone(), Loss::Mse),
@@ -358,7 +355,7 @@ mod tests {
             (
                 "tanh, mse, l2, dropout, 3 layers of 8",
                 base.clone()
-                    .with_activation(Activation::Tanh)
+                    .with_activation(HiddenActivation::Tanh)
                     .with_hidden(vec![8, 8, 8])
                     .with_l2(Some(0.002))
                     .with_dropout(Some(0.3)),
@@ -402,7 +399,7 @@ mod tests {
         use crate::config::RmsPropKerasConfig;
         let device = Device::flex().autodiff();
         device.seed(8);
-        let mlp = MlpConfig::new().with_input(60).init(&device);
+        let mlp = MlpConfig::new(60).init(&device);
         let items = items(60);
         let run = |optimizer| {
             let plan = ExecutionPlan {
@@ -440,7 +437,7 @@ mod tests {
     fn the_host_plan_evaluates_without_gradients() {
         let device = Device::flex().autodiff();
         device.seed(4);
-        let config = MlpConfig::new().with_input(60).with_dropout(Some(0.5));
+        let config = MlpConfig::new(60).with_dropout(Some(0.5));
         let mlp = config.init(&device).valid();
         let items = items(60);
         let plain = device.inner();

@@ -43,7 +43,7 @@ pub struct ExperimentConfig {
     #[config(default = "String::from(\"baseline\")")]
     pub name: String,
     /// The network.
-    #[config(default = "MlpConfig::new()")]
+    #[config(default = "MlpConfig::new(10_000)")]
     pub model: MlpConfig,
     /// The loss (binary cross-entropy in the seed).
     #[config(default = "Loss::Bce")]
@@ -339,7 +339,7 @@ mod tests {
                 "optimizer.epsilon",
             ),
             (
-                ExperimentConfig::new().with_model(MlpConfig::new().with_input(5_000)),
+                ExperimentConfig::new().with_model(MlpConfig::new(5_000)),
                 "model.input",
             ),
             (ExperimentConfig::new().with_name("../x".into()), "name"),
@@ -351,7 +351,7 @@ mod tests {
             }
         }
         let bad_model =
-            ExperimentConfig::new().with_model(MlpConfig::new().with_dropout(Some(1.5)));
+            ExperimentConfig::new().with_model(MlpConfig::new(10_000).with_dropout(Some(1.5)));
         assert!(matches!(bad_model.validate(), Err(TrainError::Model(_))));
         let bad_data =
             ExperimentConfig::new().with_data(EncodeOptions::default().with_num_words(Some(2)));

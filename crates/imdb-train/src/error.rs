@@ -39,7 +39,7 @@ pub enum TrainError {
     Data(#[from] imdb_data::DataError),
     /// The model directory could not be written.
     #[error(transparent)]
-    ModelDir(#[from] imdb_predict::PredictError),
+    Bundle(#[from] imdb_bundle::BundleError),
     /// The loss became NaN or infinite.
     #[error(
         "the {split} loss is {value} at epoch {epoch}: training diverged (lower the learning rate?)"

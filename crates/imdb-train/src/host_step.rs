@@ -20,10 +20,33 @@
 //! layers and 16 and 32 units.
 
 use burn::module::ParamId;
+use burn::nn::Linear;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use imdb_model::__private::Parts;
-use imdb_model::{Activation, Loss, Mlp, SparseBatch};
+use imdb_model::{HiddenActivation, Loss, Mlp, SparseBatch};
+
+/// What the step reads of the model, through its public accessors.
+struct Parts<'a> {
+    hidden: &'a [Linear],
+    output: &'a Linear,
+    activation: HiddenActivation,
+    dropout: Option<f64>,
+    l2: Option<f64>,
+    input_weights: Option<Tensor<1>>,
+}
+
+impl<'a> Parts<'a> {
+    fn of(mlp: &'a Mlp) -> Self {
+        Self {
+            hidden: mlp.hidden_layers(),
+            output: mlp.output_layer(),
+            activation: mlp.activation(),
+            dropout: mlp.active_dropout(),
+            l2: mlp.l2(),
+            input_weights: mlp.input_weights(),
+        }
+    }
+}
 
 use crate::first_layer::{gather_sum, scale_lines, scatter_add};
 use crate::host::{host_copy, into_vec, with_host_f32};
@@ -97,7 +120,7 @@ pub(crate) fn step(
     targets: &[f32],
     train: Option<KernelGradient>,
 ) -> HostOutput {
-    let parts = imdb_model::__private::parts(mlp);
+    let parts = Parts::of(mlp);
     assert_eq!(
         input.width(),
         parts.hidden[0].weight.val().dims()[0],
@@ -200,9 +223,11 @@ fn step_with(
         if let Some((m, s)) = &masks[l] {
             d.iter_mut().zip(m).for_each(|(d, m)| *d = *d * s * m);
         }
-        parts
-            .activation
-            .backward(activated[l].as_deref().unwrap_or(&inputs[l]), &mut d);
+        activation_backward(
+            parts.activation,
+            activated[l].as_deref().unwrap_or(&inputs[l]),
+            &mut d,
+        );
         d
     };
     let mut dh = output.backward(&inputs[later.len()], &dlogits, None, &mut grads, &inner);
@@ -294,58 +319,16 @@ fn dropout_mask(device: &Device, shape: [usize; 2], p: f64) -> (Vec<f32>, f32) {
 }
 
 /// The activation of `z`, element-wise.
-fn activate(activation: Activation, mut z: Vec<f32>) -> Vec<f32> {
-    match activation {
-        Activation::Relu => z.iter_mut().for_each(|z| *z = z.max(0.0)),
-        Activation::Tanh => z.iter_mut().for_each(|z| *z = z.tanh()),
-    }
+fn activate(activation: HiddenActivation, mut z: Vec<f32>) -> Vec<f32> {
+    z.iter_mut().for_each(|z| *z = activation.value(*z));
     z
 }
 
-/// ∂a/∂z applied to `grad` in place, given the activation's output `a`.
-trait ActivationBackward {
-    fn backward(self, a: &[f32], grad: &mut [f32]);
-}
-
-impl ActivationBackward for Activation {
-    fn backward(self, a: &[f32], grad: &mut [f32]) {
-        match self {
-            // max(z, 0) passes the gradient where the output is positive (z > 0).
-            Activation::Relu => grad
-                .iter_mut()
-                .zip(a)
-                .for_each(|(g, &a)| *g = if a > 0.0 { *g } else { 0.0 }),
-            Activation::Tanh => grad.iter_mut().zip(a).for_each(|(g, &a)| *g *= 1.0 - a * a),
-        }
-    }
-}
-
-/// One review's loss and its derivative in the logit, as [`imdb_model::loss`] defines them.
-trait ReviewLoss {
-    fn value(self, x: f32, y: f32) -> f32;
-    fn derivative(self, x: f32, y: f32) -> f32;
-}
-
-impl ReviewLoss for Loss {
-    fn value(self, x: f32, y: f32) -> f32 {
-        match self {
-            // (1 − y)·x − ln σ(x), with ln σ(x) = −(max(−x, 0) + ln(1 + e^−|x|)): no overflow.
-            Loss::Bce => (1.0 - y) * x + ((-x).max(0.0) + (-x.abs()).exp().ln_1p()),
-            Loss::Mse => (sigmoid(x) - y).powi(2),
-        }
-    }
-
-    fn derivative(self, x: f32, y: f32) -> f32 {
-        let p = sigmoid(x);
-        match self {
-            Loss::Bce => p - y,
-            Loss::Mse => 2.0 * (p - y) * p * (1.0 - p),
-        }
-    }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+/// ∂loss/∂z in place, from the activation's output `a` and ∂loss/∂a in `grad`.
+fn activation_backward(activation: HiddenActivation, a: &[f32], grad: &mut [f32]) {
+    grad.iter_mut()
+        .zip(a)
+        .for_each(|(g, &a)| *g = activation.backward(a, *g));
 }
 
 /// `x·w`: `x` `[rows, inner]`, `w` `[inner, cols]`, row-major; returns `[rows, cols]`.

@@ -9,7 +9,7 @@
 //!   [`fit`] is phase 1 alone from a model you give (Keras's `model.fit`); with
 //!   [`ExperimentConfig::shuffle`] off it trains as Keras's `shuffle=False` does, which is how
 //!   `tests/keras_parity.rs` compares whole runs with Keras's.
-//! - [`Backend`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
+//! - [`BackendKind`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
 //!   Batches hold word ids by default ([`RunOptions::input`], [`MultiHotBatcher`]); the
 //!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run
 //!   (on CPU backends: a host gather-sum, and a lazy RMSprop on the touched rows of `W₀`).
@@ -21,7 +21,7 @@
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
 
 pub mod accuracy;
-pub mod backend;
+mod backend_kind;
 pub mod batcher;
 pub mod checkpoint;
 pub mod classifier;
@@ -39,10 +39,9 @@ pub mod plot;
 pub mod protocol;
 pub mod rmsprop;
 mod row_sparse;
-pub mod study;
 pub mod weighting;
 
-pub use backend::Backend;
+pub use backend_kind::BackendKind;
 pub use batcher::{ImdbBatch, InputKind, MultiHotBatcher};
 pub use classifier::Classifier;
 pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, ValidationSplit};

@@ -8,7 +8,7 @@ use burn::optim::ModuleOptimizer;
 use imdb_model::MlpConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::backend_kind::BackendKind;
 use crate::batcher::InputKind;
 use crate::config::RmsPropKerasConfig;
 use crate::rmsprop::LazyRmsProp;
@@ -92,7 +92,7 @@ impl ExecutionPlan {
     /// - sparse input on a CPU: the host gather-sum, and the lazy RMSprop on `W₀` when a batch
     ///   touches less than [`LAZY_BELOW`] of its rows and no L2 penalty gives every row a
     ///   gradient at every step; otherwise the dense host loop.
-    pub fn choose(backend: Backend, input: InputKind, model: &MlpConfig, touched: f64) -> Self {
+    pub fn choose(backend: BackendKind, input: InputKind, model: &MlpConfig, touched: f64) -> Self {
         let host = backend.is_host();
         let (first_layer, optimizer) = match (input, host) {
             (InputKind::Dense, true) => (FirstLayer::Dense, OptimizerPath::HostLoop),
@@ -166,37 +166,37 @@ mod tests {
 
     #[test]
     fn the_plan_follows_backend_input_and_l2() {
-        let plain = MlpConfig::new();
-        let l2 = MlpConfig::new().with_l2(Some(0.002));
+        let plain = MlpConfig::new(10_000);
+        let l2 = MlpConfig::new(10_000).with_l2(Some(0.002));
         let plan = |b, i, m: &MlpConfig| {
             let p = ExecutionPlan::choose(b, i, m, 0.05);
             (p.first_layer, p.optimizer)
         };
         use {FirstLayer as F, OptimizerPath as O};
         assert_eq!(
-            plan(Backend::Flex, InputKind::Sparse, &plain),
+            plan(BackendKind::Flex, InputKind::Sparse, &plain),
             (F::HostSparse, O::LazyFirstKernel)
         );
         assert_eq!(
-            plan(Backend::NdArray, InputKind::Sparse, &l2),
+            plan(BackendKind::NdArray, InputKind::Sparse, &l2),
             (F::HostSparse, O::HostLoop)
         );
         assert_eq!(
-            plan(Backend::Flex, InputKind::Dense, &plain),
+            plan(BackendKind::Flex, InputKind::Dense, &plain),
             (F::Dense, O::HostLoop)
         );
         assert_eq!(
-            plan(Backend::Wgpu, InputKind::Sparse, &plain),
+            plan(BackendKind::Wgpu, InputKind::Sparse, &plain),
             (F::DeviceSparse, O::TensorOps)
         );
         assert_eq!(
-            plan(Backend::Wgpu, InputKind::Dense, &l2),
+            plan(BackendKind::Wgpu, InputKind::Dense, &l2),
             (F::Dense, O::TensorOps)
         );
         // A batch touching most rows: the streaming loop beats the lazy one.
-        let dense_rows = ExecutionPlan::choose(Backend::Flex, InputKind::Sparse, &plain, 0.75);
+        let dense_rows = ExecutionPlan::choose(BackendKind::Flex, InputKind::Sparse, &plain, 0.75);
         assert_eq!(dense_rows.optimizer, O::HostLoop);
-        let p = ExecutionPlan::choose(Backend::Flex, InputKind::Sparse, &plain, 0.05);
+        let p = ExecutionPlan::choose(BackendKind::Flex, InputKind::Sparse, &plain, 0.05);
         assert_eq!(p.input(), InputKind::Sparse);
         assert_eq!(p.eval_batch_size(512), SPARSE_EVAL_BATCH);
         assert_eq!(

@@ -1,4 +1,6 @@
-//! The seed notebook's figures: training vs validation loss and accuracy per epoch, as PNG and SVG.
+//! Figures as PNG and SVG from one drawing, with an embedded font: the seed notebook's training
+//! and validation curves ([`plot_history`]), and the pieces other figures are drawn with
+//! ([`Drawing`], [`write_image`], [`padded_range`], [`BLUE`]; the study's figures use them).
 
 use crate::error::{Result, TrainError};
 use crate::history::EpochMetrics;
@@ -11,7 +13,7 @@ use std::sync::Once;
 const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 /// Makes the embedded font the one plotters finds as `"sans-serif"` (once per process).
-pub(crate) fn register_font() {
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
@@ -21,11 +23,11 @@ pub(crate) fn register_font() {
 }
 
 /// The colour of the notebook's series (matplotlib's default blue).
-pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub const BLUE: RGBColor = RGBColor(31, 119, 180);
 
 /// Something that draws itself on any plotters backend, so one drawing makes both the PNG and
 /// the SVG.
-pub(crate) trait Drawing {
+pub trait Drawing {
     /// Draws onto `root`.
     fn draw<DB: DrawingBackend>(
         &self,
@@ -35,12 +37,17 @@ pub(crate) trait Drawing {
 
 /// One figure: a training series (dots) and a validation series (line), like the notebook's
 /// `plt.plot(epochs, loss, "bo")` / `plt.plot(epochs, val_loss, "b")`.
-pub(crate) struct Figure<'a> {
-    pub(crate) title: &'a str,
-    pub(crate) y_label: &'a str,
-    pub(crate) train: Vec<(f64, f64)>,
-    pub(crate) valid: Vec<(f64, f64)>,
-    pub(crate) valid_label: &'a str,
+pub struct Figure<'a> {
+    /// The title above the chart.
+    pub title: &'a str,
+    /// The y axis's label; the x axis is epochs.
+    pub y_label: &'a str,
+    /// The training series, `(epoch, value)`, drawn as dots.
+    pub train: Vec<(f64, f64)>,
+    /// The validation series, `(epoch, value)`, drawn as a line.
+    pub valid: Vec<(f64, f64)>,
+    /// The second series' name (e.g. "Validation").
+    pub valid_label: &'a str,
 }
 
 /// Draws `loss.{png,svg}` and `accuracy.{png,svg}` into `dir` and returns their paths.
@@ -86,7 +93,7 @@ pub fn plot_history(
 
 /// Renders `drawing` as PNG or SVG (by `path`'s extension) of `size` pixels to a temp file in the
 /// same directory, then renames: no half-drawn image is left behind.
-pub(crate) fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32)) -> Result<()> {
+pub fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32)) -> Result<()> {
     register_font();
     let plot_err = |message: String| TrainError::Plot {
         path: path.to_owned(),
@@ -108,7 +115,7 @@ pub(crate) fn write_image(drawing: &impl Drawing, path: &Path, size: (u32, u32))
 }
 
 /// The range of the finite `values`, padded by 5% so no point sits on the frame; `0..1` if none.
-pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+pub fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {

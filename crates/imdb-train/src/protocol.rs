@@ -2,7 +2,7 @@
 //! all training reviews, evaluate on the test set, and write every artifact.
 
 use crate::accuracy::BinaryAccuracyMetric;
-use crate::backend::Backend;
+use crate::backend_kind::BackendKind;
 use crate::batcher::{InputKind, MultiHotBatcher};
 use crate::checkpoint::{
     AtomicFileCheckpointer, CheckpointEvery, last_complete_checkpoint, read_checkpoint,
@@ -20,6 +20,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
+use imdb_bundle::ModelBundle;
 use imdb_data::{Imdb, ImdbDataset};
 use imdb_model::Mlp;
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,7 @@ pub struct RunOptions {
     /// Where the artifacts go.
     pub out_dir: PathBuf,
     /// The backend.
-    pub backend: Backend,
+    pub backend: BackendKind,
     /// How batches hold reviews: word ids (the default, fast) or dense multi-hot rows (the seed
     /// notebook's representation; same numbers up to float rounding).
     pub input: InputKind,
@@ -103,7 +104,7 @@ pub struct Results {
 
 /// Runs the whole protocol for `config` on `imdb` and writes the artifacts into `opts.out_dir`:
 /// `config.json`, `history.{csv,json}`, `results.json`, `model/` (config, weights, encoding
-/// options and vocabulary: see [`imdb_predict::model_dir`]), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
+/// options and vocabulary: see [`imdb_bundle`]), `loss.{png,svg}`, `accuracy.{png,svg}`, plus Burn's logs and checkpoints in `fit/`
 /// and `retrain/`.
 ///
 /// A seed fixes every number of a run, with one condition: Burn keeps one random generator per
@@ -591,31 +592,24 @@ fn write_artifacts(
     write_atomic(&out.join("results.json"), to_json(results).as_bytes())
 }
 
-/// Writes the self-contained model directory (see [`imdb_predict::model_dir`]): the model
-/// crate's `config.json` and `model.bpk`, plus the encoding options and training vocabulary that
-/// prediction from text needs, and a versioned `manifest.json`. Built in a temp directory and
-/// swapped into place ([`imdb_data::atomic::replace_dir`]).
+/// Writes the self-contained model directory ([`imdb_bundle`]: config, weights, the encoding
+/// options and training vocabulary that prediction from text needs, a versioned manifest),
+/// swapped in whole.
 fn save_model(
     config: &ExperimentConfig,
     model: &Classifier,
     imdb: &Imdb,
     dir: &Path,
 ) -> Result<()> {
-    let parent = dir.parent().expect("model dir has a parent");
-    let tmp = tempfile::Builder::new()
-        .prefix(".model-")
-        .tempdir_in(parent)
-        .map_err(|e| TrainError::io(parent, e))?;
     // `run_experiment` checked that `imdb.options` equals `config.data`.
-    imdb_predict::write_model_dir(
-        tmp.path(),
+    ModelBundle::new(
         &config.model,
         &model.mlp,
         &imdb.options,
         imdb.word_index.as_ref(),
-    )?;
-    // Swapped in whole: a reader (or a crash) finds the old model or the new one, never none.
-    imdb_data::atomic::replace_dir(tmp.path(), dir).map_err(|e| TrainError::io(dir, e))
+    )?
+    .write_dir(dir)?;
+    Ok(())
 }
 
 /// Writes `bytes` to `path` with [`imdb_data::atomic::write`]: the old file or the new one,

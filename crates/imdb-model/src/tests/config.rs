@@ -2,14 +2,14 @@ use burn::config::Config;
 use burn::module::Module;
 
 use super::{device, values};
-use crate::{Activation, MlpConfig, ModelError, WeightInit};
+use crate::{HiddenActivation, MlpConfig, ModelError, WeightInit};
 
 #[test]
 fn defaults_are_the_keras_imdb_baseline() {
-    let config = MlpConfig::new();
+    let config = MlpConfig::new(10_000);
     assert_eq!(config.input, 10_000);
     assert_eq!(config.hidden, vec![16, 16]);
-    assert_eq!(config.activation, Activation::Relu);
+    assert_eq!(config.activation, HiddenActivation::Relu);
     assert_eq!(config.dropout, None);
     assert_eq!(config.l2, None);
     assert_eq!(config.initializer, WeightInit::Keras);
@@ -18,10 +18,9 @@ fn defaults_are_the_keras_imdb_baseline() {
 
 #[test]
 fn json_is_readable_and_round_trips() {
-    let config = MlpConfig::new()
-        .with_input(500)
+    let config = MlpConfig::new(500)
         .with_hidden(vec![32, 32, 8])
-        .with_activation(Activation::Tanh)
+        .with_activation(HiddenActivation::Tanh)
         .with_dropout(Some(0.5))
         .with_l2(Some(0.002))
         .with_initializer(WeightInit::Burn);
@@ -41,11 +40,15 @@ fn json_is_readable_and_round_trips() {
 #[test]
 fn every_invalid_config_is_rejected_with_its_variant() {
     type IsExpected = fn(&ModelError) -> bool;
-    let base = MlpConfig::new().with_input(8).with_hidden(vec![4, 4]);
+    let base = MlpConfig::new(8).with_hidden(vec![4, 4]);
     let cases: Vec<(MlpConfig, IsExpected)> = vec![
-        (base.clone().with_input(0), |e| {
-            matches!(e, ModelError::ZeroInput)
-        }),
+        (
+            MlpConfig {
+                input: 0,
+                ..base.clone()
+            },
+            |e| matches!(e, ModelError::ZeroInput),
+        ),
         (base.clone().with_hidden(vec![]), |e| {
             matches!(e, ModelError::NoHiddenLayers)
         }),
@@ -91,8 +94,7 @@ fn every_invalid_config_is_rejected_with_its_variant() {
 
 #[test]
 fn boundary_values_are_accepted() {
-    let config = MlpConfig::new()
-        .with_input(1)
+    let config = MlpConfig::new(1)
         .with_hidden(vec![1])
         .with_dropout(Some(0.0))
         .with_l2(Some(0.0));
@@ -104,9 +106,12 @@ fn boundary_values_are_accepted() {
 #[test]
 fn error_messages_name_field_and_value() {
     let msg = |config: MlpConfig| config.validate().unwrap_err().to_string();
-    let base = MlpConfig::new();
+    let base = MlpConfig::new(10_000);
     assert_eq!(
-        msg(base.clone().with_input(0)),
+        msg(MlpConfig {
+            input: 0,
+            ..base.clone()
+        }),
         "MlpConfig.input must be > 0, got 0"
     );
     assert_eq!(
@@ -128,17 +133,16 @@ fn error_messages_name_field_and_value() {
     expected = "invalid MlpConfig: MlpConfig.dropout must be finite and in [0, 1), got 1"
 )]
 fn init_panics_with_the_error_message() {
-    MlpConfig::new().with_dropout(Some(1.0)).init(&device());
+    MlpConfig::new(10_000)
+        .with_dropout(Some(1.0))
+        .init(&device());
 }
 
 #[test]
 fn keras_initializer_is_glorot_uniform_with_zero_biases() {
     let device = device();
     device.seed(7);
-    let model = MlpConfig::new()
-        .with_input(1000)
-        .with_hidden(vec![64, 32])
-        .init(&device);
+    let model = MlpConfig::new(1000).with_hidden(vec![64, 32]).init(&device);
     let layers = model.hidden.iter().chain(core::iter::once(&model.output));
     for linear in layers {
         let [fan_in, fan_out] = linear.weight.val().dims();
@@ -160,8 +164,7 @@ fn keras_initializer_is_glorot_uniform_with_zero_biases() {
 fn burn_initializer_is_kaiming_uniform_for_weights_and_biases() {
     let device = device();
     device.seed(7);
-    let model = MlpConfig::new()
-        .with_input(1000)
+    let model = MlpConfig::new(1000)
         .with_hidden(vec![64])
         .with_initializer(WeightInit::Burn)
         .init(&device);
@@ -177,8 +180,7 @@ fn burn_initializer_is_kaiming_uniform_for_weights_and_biases() {
 
 #[test]
 fn module_display_shows_the_architecture() {
-    let model = MlpConfig::new()
-        .with_input(100)
+    let model = MlpConfig::new(100)
         .with_hidden(vec![16, 8])
         .with_dropout(Some(0.5))
         .with_l2(Some(0.002))

@@ -2,7 +2,7 @@ use burn::module::Module;
 use burn::tensor::{Tensor, Tolerance};
 
 use super::{device, matrix, set_weights, values};
-use crate::{Activation, Loss, MlpConfig, bce_with_logits};
+use crate::{HiddenActivation, Loss, MlpConfig, bce_with_logits};
 
 const W0: &[&[f32]] = &[&[1.0, -1.0], &[2.0, 0.0], &[0.0, 1.0]];
 const B0: &[f32] = &[0.5, -0.5];
@@ -15,10 +15,7 @@ const X: &[&[f32]] = &[&[1.0, 0.0, 1.0], &[0.0, 1.0, 1.0], &[0.0, 0.0, 0.0]];
 #[test]
 fn relu_forward_with_fixed_weights_by_hand() {
     let device = device();
-    let model = MlpConfig::new()
-        .with_input(3)
-        .with_hidden(vec![2])
-        .init(&device);
+    let model = MlpConfig::new(3).with_hidden(vec![2]).init(&device);
     let model = set_weights(model, &[(W0, B0), (WOUT_1, BOUT)], &device);
     let logits = model.forward(matrix(X, &device));
     assert_eq!(logits.dims(), [3, 1]);
@@ -33,10 +30,9 @@ fn relu_forward_with_fixed_weights_by_hand() {
 #[test]
 fn tanh_two_layer_forward_matches_keras() {
     let device = device();
-    let model = MlpConfig::new()
-        .with_input(3)
+    let model = MlpConfig::new(3)
         .with_hidden(vec![2, 2])
-        .with_activation(Activation::Tanh)
+        .with_activation(HiddenActivation::Tanh)
         .init(&device);
     let model = set_weights(model, &[(W0, B0), (W1, B1), (WOUT_1, BOUT)], &device);
     let logits = model.forward(matrix(X, &device));
@@ -57,10 +53,7 @@ fn tanh_two_layer_forward_matches_keras() {
 #[test]
 fn predict_proba_is_the_sigmoid_of_the_logits() {
     let device = device();
-    let model = MlpConfig::new()
-        .with_input(3)
-        .with_hidden(vec![2])
-        .init(&device);
+    let model = MlpConfig::new(3).with_hidden(vec![2]).init(&device);
     let model = set_weights(model, &[(W0, B0), (WOUT_1, BOUT)], &device);
     let probs = values(model.predict_proba(matrix(X, &device)));
     // 1 / (1 + exp(-[1.75, 1.25, 0.75])) (numpy, float64)
@@ -73,8 +66,7 @@ fn predict_proba_is_the_sigmoid_of_the_logits() {
 #[test]
 fn l2_penalty_sums_hidden_kernels_only() {
     let device = device();
-    let model = MlpConfig::new()
-        .with_input(3)
+    let model = MlpConfig::new(3)
         .with_hidden(vec![2, 2])
         .with_l2(Some(0.01))
         .init(&device);
@@ -91,10 +83,7 @@ fn l2_penalty_sums_hidden_kernels_only() {
 #[test]
 fn l2_penalty_is_a_zero_of_shape_one_without_l2() {
     let device = device();
-    let model = MlpConfig::new()
-        .with_input(3)
-        .with_hidden(vec![2])
-        .init(&device);
+    let model = MlpConfig::new(3).with_hidden(vec![2]).init(&device);
     let penalty = model.l2_penalty();
     assert_eq!(penalty.dims(), [1]);
     assert_eq!(values(penalty), [0.0]);
@@ -105,7 +94,7 @@ fn model_loss_adds_the_penalty_to_the_data_term() {
     let device = device();
     let targets = matrix(&[&[1.0], &[0.0], &[1.0]], &device);
     let layers = [(W0, B0), (WOUT_1, BOUT)];
-    let plain = MlpConfig::new().with_input(3).with_hidden(vec![2]);
+    let plain = MlpConfig::new(3).with_hidden(vec![2]);
     let model = set_weights(plain.init(&device), &layers, &device);
     let model_l2 = set_weights(plain.with_l2(Some(0.5)).init(&device), &layers, &device);
 
@@ -127,7 +116,7 @@ fn model_loss_adds_the_penalty_to_the_data_term() {
 fn dropout_is_active_only_when_training_on_autodiff() {
     let device = device().autodiff();
     device.seed(3);
-    let config = MlpConfig::new().with_input(20).with_hidden(vec![64]);
+    let config = MlpConfig::new(20).with_hidden(vec![64]);
     let model = config.clone().with_dropout(Some(0.5)).init(&device);
     let x = Tensor::<2>::ones([4, 20], &device);
 

@@ -2,17 +2,16 @@ use burn::config::Config;
 use burn::module::Module;
 
 use super::{device, matrix, values};
-use crate::{Activation, MlpConfig, WeightInit};
+use crate::{HiddenActivation, MlpConfig, WeightInit};
 
 #[test]
 fn config_and_weights_round_trip_through_files() {
     let device = device();
     device.seed(21);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = MlpConfig::new()
-        .with_input(6)
+    let config = MlpConfig::new(6)
         .with_hidden(vec![5, 3])
-        .with_activation(Activation::Tanh)
+        .with_activation(HiddenActivation::Tanh)
         .with_dropout(Some(0.25))
         .with_l2(Some(0.002))
         .with_initializer(WeightInit::Burn);

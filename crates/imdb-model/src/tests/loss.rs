@@ -96,3 +96,73 @@ fn loss_serialises_as_lowercase_names() {
     assert_eq!(back.loss, Loss::Mse);
     assert!(Holder::load_binary(br#"{"loss": "Mse"}"#).is_err());
 }
+
+/// The element-wise forms agree with the tensor forms: `Loss::value`'s mean with `compute`, and
+/// `Loss::derivative / n` with Burn's autodiff gradient of `compute`, over logits from −30 to 30
+/// (both sides of Keras's clipping range) and hard and soft targets. Tolerances: the mean within
+/// 1e-6 relative (f32 sums in another order); each example's derivative within 1e-6 relative
+/// plus 2e-7 absolute, because Burn differentiates `(1 − y)·x − ln σ(x)` as `(1 − y) − σ(−x)`,
+/// which loses the digits of a tiny `σ(x)` to cancellation against 1 (f32's epsilon there is
+/// 1.2e-7), where `σ(x) − y` keeps them.
+#[test]
+fn the_scalar_forms_equal_the_tensor_forms() {
+    let logits: Vec<f32> = (-30..=30).map(|k| k as f32 * 1.0 + 0.25).collect();
+    let n = logits.len();
+    for loss in [Loss::Bce, Loss::Mse] {
+        for y in [0.0f32, 1.0, 0.3] {
+            let targets = vec![y; n];
+            let device = device().autodiff();
+            let x = Tensor::<1>::from_floats(logits.as_slice(), &device)
+                .reshape([n, 1])
+                .require_grad();
+            let t = Tensor::<1>::from_floats(targets.as_slice(), &device).reshape([n, 1]);
+            let total = loss.compute(x.clone(), t);
+            let grads = total.backward();
+            let grad = values(x.grad(&grads).unwrap().reshape([n]));
+            let mean: f64 = logits
+                .iter()
+                .map(|&x| f64::from(loss.value(x, y)))
+                .sum::<f64>()
+                / n as f64;
+            let want = f64::from(values(total)[0]);
+            assert!(
+                (mean - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{loss:?} y={y}"
+            );
+            for (&x, g) in logits.iter().zip(grad) {
+                let (ours, theirs) = (loss.derivative(x, y), g * n as f32);
+                assert!(
+                    (ours - theirs).abs() <= 1e-6 * theirs.abs() + 2e-7,
+                    "{loss:?} x={x} y={y}: {ours} vs {theirs}"
+                );
+            }
+        }
+    }
+}
+
+/// `HiddenActivation::value` is `apply` element by element, and `backward` is Burn's autodiff
+/// gradient through `apply` (exactly: the same f32 operations).
+#[test]
+fn the_activations_scalar_forms_equal_the_tensor_forms() {
+    use crate::HiddenActivation;
+    let z: Vec<f32> = vec![-3.0, -0.5, -0.0, 0.0, 1e-8, 0.5, 2.0, 9.0];
+    let upstream: Vec<f32> = vec![0.3, -1.0, 2.0, -0.25, 1.0, 4.0, -2.0, 0.5];
+    for act in [HiddenActivation::Relu, HiddenActivation::Tanh] {
+        let device = device().autodiff();
+        let x = Tensor::<1>::from_floats(z.as_slice(), &device).require_grad();
+        let a = act.apply(x.clone());
+        let g = Tensor::<1>::from_floats(upstream.as_slice(), &device);
+        let grads = (a.clone() * g).sum().backward();
+        let want_grad = values(x.grad(&grads).unwrap());
+        let a = values(a);
+        for k in 0..z.len() {
+            assert_eq!(act.value(z[k]), a[k], "{act:?} value at {}", z[k]);
+            let ours = act.backward(a[k], upstream[k]);
+            assert!(
+                (ours - want_grad[k]).abs() <= 1e-7,
+                "{act:?} backward at {}",
+                z[k]
+            );
+        }
+    }
+}

@@ -1,7 +1,9 @@
 use burn::tensor::{Device, Tensor, Tolerance};
 
 use super::{Rng, device, values};
-use crate::{Activation, InputWeights, Loss, Mlp, MlpConfig, ModelError, SparseBatch, WeightInit};
+use crate::{
+    HiddenActivation, InputWeights, Loss, Mlp, MlpConfig, ModelError, SparseBatch, WeightInit,
+};
 
 #[test]
 fn csr_sorts_and_dedupes_each_row() {
@@ -59,15 +61,13 @@ fn random_rows(rng: &mut Rng, batch: usize, width: usize) -> Vec<Vec<u32>> {
 
 fn configs(width: usize) -> Vec<MlpConfig> {
     // Burn's initializer draws non-zero biases, so a forgotten bias in the sparse path shows.
-    let base = MlpConfig::new()
-        .with_input(width)
-        .with_initializer(WeightInit::Burn);
+    let base = MlpConfig::new(width).with_initializer(WeightInit::Burn);
     vec![
         base.clone().with_hidden(vec![8]),
         base.clone().with_hidden(vec![16, 16]),
         base.clone()
             .with_hidden(vec![12, 6, 4])
-            .with_activation(Activation::Tanh)
+            .with_activation(HiddenActivation::Tanh)
             .with_l2(Some(0.01)),
         // Keras init too: zero biases, Glorot kernels.
         base.clone()
@@ -96,14 +96,12 @@ fn model(config: &MlpConfig, device: &Device) -> Mlp {
 #[test]
 fn input_weights_are_checked() {
     let device = device();
-    let plain = MlpConfig::new().with_input(4).init(&device);
+    let plain = MlpConfig::new(4).init(&device);
     assert_eq!(
         plain.with_input_weights(&[1.0; 4]).unwrap_err(),
         ModelError::NoInputWeights
     );
-    let weighted = MlpConfig::new()
-        .with_input(4)
-        .with_input_weights(Some(InputWeights::PerFeature));
+    let weighted = MlpConfig::new(4).with_input_weights(Some(InputWeights::PerFeature));
     for bad in [&[1.0f32; 3][..], &[1.0, f32::NAN, 1.0, 1.0]] {
         let err = weighted.init(&device).with_input_weights(bad).unwrap_err();
         assert_eq!(
@@ -265,7 +263,7 @@ fn all_empty_batch_gives_no_first_kernel_gradient_but_equal_others() {
 #[should_panic(expected = "sparse batch width must equal the model's input size")]
 fn sparse_forward_rejects_a_batch_of_another_width() {
     let device = device();
-    let model = MlpConfig::new().with_input(10).init(&device);
+    let model = MlpConfig::new(10).init(&device);
     let csr = SparseBatch::from_rows(vec![vec![1u32]], 11).unwrap();
     model.forward(csr);
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// The backends this crate can be built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub enum BackendKind {
     /// burn-flex: Burn 0.22's pure-Rust CPU backend (feature `flex`, the default).
     Flex,
     /// burn-ndarray: the older CPU backend (feature `ndarray`).
@@ -15,32 +15,32 @@ pub enum Backend {
     Wgpu,
 }
 
-impl Backend {
+impl BackendKind {
     /// Backends compiled into this build, preferred first: the GPU if built, then Flex, then NdArray.
-    pub fn compiled() -> Vec<Backend> {
+    pub fn compiled() -> Vec<BackendKind> {
         let mut v = Vec::new();
         if cfg!(feature = "wgpu") {
-            v.push(Backend::Wgpu);
+            v.push(BackendKind::Wgpu);
         }
         if cfg!(feature = "flex") {
-            v.push(Backend::Flex);
+            v.push(BackendKind::Flex);
         }
         if cfg!(feature = "ndarray") {
-            v.push(Backend::NdArray);
+            v.push(BackendKind::NdArray);
         }
         v
     }
 
     /// The backend named by `name` (`flex`, `ndarray`, `wgpu`), else `$BURN_DEVICE`, else the
-    /// first of [`Backend::compiled`].
+    /// first of [`BackendKind::compiled`].
     ///
     /// # Errors
     /// [`TrainError::Device`] for an unknown name or one this build lacks (naming the feature).
-    pub fn select(name: Option<&str>) -> Result<Backend> {
+    pub fn select(name: Option<&str>) -> Result<BackendKind> {
         let env = std::env::var("BURN_DEVICE").ok().filter(|v| !v.is_empty());
         match name.map(str::to_owned).or(env) {
-            Some(name) => Backend::from_name(&name),
-            None => Backend::compiled()
+            Some(name) => BackendKind::from_name(&name),
+            None => BackendKind::compiled()
                 .first()
                 .copied()
                 .ok_or_else(|| TrainError::Device {
@@ -52,11 +52,11 @@ impl Backend {
         }
     }
 
-    fn from_name(name: &str) -> Result<Backend> {
+    fn from_name(name: &str) -> Result<BackendKind> {
         let backend = match name.to_ascii_lowercase().as_str() {
-            "flex" | "cpu" => Backend::Flex,
-            "ndarray" => Backend::NdArray,
-            "wgpu" | "gpu" => Backend::Wgpu,
+            "flex" | "cpu" => BackendKind::Flex,
+            "ndarray" => BackendKind::NdArray,
+            "wgpu" | "gpu" => BackendKind::Wgpu,
             _ => {
                 return Err(TrainError::Device {
                     name: name.into(),
@@ -64,7 +64,7 @@ impl Backend {
                 });
             }
         };
-        if Backend::compiled().contains(&backend) {
+        if BackendKind::compiled().contains(&backend) {
             Ok(backend)
         } else {
             Err(TrainError::Device {
@@ -80,31 +80,31 @@ impl Backend {
     /// The cargo feature that compiles this backend in.
     pub fn feature(self) -> &'static str {
         match self {
-            Backend::Flex => "flex",
-            Backend::NdArray => "ndarray",
-            Backend::Wgpu => "wgpu",
+            BackendKind::Flex => "flex",
+            BackendKind::NdArray => "ndarray",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 
     /// Whether the backend's tensors live in host memory (the CPU backends), so host loops can
     /// work on them without a transfer.
     pub fn is_host(self) -> bool {
-        matches!(self, Backend::Flex | Backend::NdArray)
+        matches!(self, BackendKind::Flex | BackendKind::NdArray)
     }
 
     /// The (non-autodiff) device of this backend.
     ///
     /// # Panics
-    /// If the backend is not compiled in (use [`Backend::select`] to get one that is).
+    /// If the backend is not compiled in (use [`BackendKind::select`] to get one that is).
     #[allow(deprecated)] // Device::ndarray: NdArray is deprecated in Burn 0.22 but the study compares it.
     pub fn device(self) -> Device {
         match self {
             #[cfg(feature = "flex")]
-            Backend::Flex => Device::flex(),
+            BackendKind::Flex => Device::flex(),
             #[cfg(feature = "ndarray")]
-            Backend::NdArray => Device::ndarray(),
+            BackendKind::NdArray => Device::ndarray(),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            BackendKind::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
             #[allow(unreachable_patterns)]
             other => panic!(
                 "backend {other} is not compiled in (cargo feature {})",
@@ -114,7 +114,7 @@ impl Backend {
     }
 }
 
-impl fmt::Display for Backend {
+impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.feature())
     }
@@ -127,20 +127,20 @@ mod tests {
     #[test]
     fn names_and_features() {
         assert_eq!(
-            Backend::from_name("FLEX").ok(),
-            cfg!(feature = "flex").then_some(Backend::Flex)
+            BackendKind::from_name("FLEX").ok(),
+            cfg!(feature = "flex").then_some(BackendKind::Flex)
         );
         assert!(matches!(
-            Backend::from_name("tpu"),
+            BackendKind::from_name("tpu"),
             Err(TrainError::Device { .. })
         ));
         if !cfg!(feature = "wgpu") {
-            let err = Backend::from_name("wgpu").unwrap_err().to_string();
+            let err = BackendKind::from_name("wgpu").unwrap_err().to_string();
             assert!(err.contains("--features wgpu"), "{err}");
         }
         assert_eq!(
-            Backend::select(Some("flex")).ok(),
-            cfg!(feature = "flex").then_some(Backend::Flex)
+            BackendKind::select(Some("flex")).ok(),
+            cfg!(feature = "flex").then_some(BackendKind::Flex)
         );
     }
 }

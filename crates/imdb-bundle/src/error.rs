@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 
-/// Result with [`PredictError`].
-pub type Result<T, E = PredictError> = std::result::Result<T, E>;
+/// Result with [`BundleError`].
+pub type Result<T, E = BundleError> = std::result::Result<T, E>;
 
-/// Everything that can go wrong while writing or loading a model directory.
+/// Everything that can go wrong while reading, building or writing a model bundle.
 ///
-/// Each variant names the file at fault, so the message alone says what to fix.
+/// Each variant names the file at fault (for a bundle built from bytes, the file name those bytes
+/// stand for), so the message alone says what to fix.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PredictError {
+pub enum BundleError {
     /// A file the model directory must hold is not there.
     #[error("{path}: missing from the model directory ({why})")]
     MissingFile {
@@ -59,7 +60,7 @@ pub enum PredictError {
         /// Why.
         source: imdb_data::DataError,
     },
-    /// The weights file cannot be read, or does not fit the configured model.
+    /// The weights cannot be read, or do not fit the configured model.
     #[error("{path}: the weights do not load into the configured model: {message}")]
     Weights {
         /// The weights file.
@@ -89,9 +90,9 @@ pub enum PredictError {
     },
 }
 
-impl PredictError {
+impl BundleError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        PredictError::Io {
+        BundleError::Io {
             path: path.into(),
             source,
         }

@@ -7,8 +7,12 @@ use super::claims::{ClaimOutcome, Support};
 use super::figures::{FIGURES_DIR, TEST_ACCURACY_STEM, compare_stem, loss_stem, write_figures};
 use super::stats::Estimate;
 use super::summary::{Comparison, Summary, VariantSummary, Verdict};
-use crate::error::Result;
-use crate::protocol::write_atomic;
+use crate::error::{Result, StudyError};
+
+/// Writes `bytes` to `path` atomically ([`imdb_data::atomic::write`]).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    imdb_data::atomic::write(path, bytes).map_err(|e| StudyError::io(path, e))
+}
 use std::path::Path;
 
 /// Writes `summary.json`, the figures, `report.md` and `report.html` into `out`.
@@ -16,7 +20,7 @@ use std::path::Path;
 /// # Errors
 /// A file or figure that cannot be written.
 pub fn write_report(summary: &Summary, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| crate::TrainError::io(out, e))?;
+    std::fs::create_dir_all(out).map_err(|e| StudyError::io(out, e))?;
     let json = serde_json::to_string_pretty(summary).expect("summaries always serialise");
     write_atomic(&out.join("summary.json"), json.as_bytes())?;
     write_figures(summary, out)?;

@@ -4,7 +4,7 @@
 //! - [`variants`]: the seed's seven variants ([`seed_variants`]), the `bigrams` one that goes
 //!   beyond it ([`study_variants`]) and the JSON configs of the experiments folder
 //!   ([`load_experiments`]);
-//! - [`runner`]: [`run_study`] runs variants × seeds with [`crate::run_experiment`], reusing
+//! - [`runner`]: [`run_study`] runs variants × seeds with [`imdb_train::run_experiment`], reusing
 //!   finished runs, then writes the report;
 //! - [`stats`]: mean, sample std, Student-t intervals, Welch's t-test;
 //! - [`summary`]: every number of the report ([`Summary`], `summary.json`);
@@ -19,6 +19,8 @@
 //! <out>/<variant>/seed-<n>/   one run's artifacts (see run_experiment)
 //! ```
 
+mod error;
+
 pub mod claims;
 pub mod figures;
 pub mod report;
@@ -27,6 +29,7 @@ pub mod stats;
 pub mod summary;
 pub mod variants;
 
+pub use error::{Result, StudyError};
 pub use report::{render_html, render_markdown, write_report};
 pub use runner::{
     Shard, StudyOptions, StudyOutcome, StudyRun, run_dir, run_shard, run_study, run_study_parallel,

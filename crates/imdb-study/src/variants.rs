@@ -1,11 +1,10 @@
 //! The study's variants: the seed notebook's, built with the library, and any a user drops into the
 //! experiments folder as JSON.
 
-use crate::config::ExperimentConfig;
-use crate::error::{Result, TrainError};
-use crate::weighting::Weighting;
+use crate::error::{Result, StudyError};
 use imdb_data::EncodeOptions;
-use imdb_model::{Activation, InputWeights, Loss, MlpConfig};
+use imdb_model::{HiddenActivation, InputWeights, Loss, MlpConfig};
+use imdb_train::{ExperimentConfig, Weighting};
 use std::path::Path;
 
 /// The seed notebook's variants, in its order: the baseline (16-16 relu, binary cross-entropy),
@@ -20,16 +19,19 @@ pub fn seed_variants() -> Vec<ExperimentConfig> {
             .with_model(model)
     };
     vec![
-        variant("baseline", MlpConfig::new()),
+        variant("baseline", MlpConfig::new(10_000)),
         variant(
             "three_layers",
-            MlpConfig::new().with_hidden(vec![16, 16, 16]),
+            MlpConfig::new(10_000).with_hidden(vec![16, 16, 16]),
         ),
-        variant("units_32", MlpConfig::new().with_hidden(vec![32, 32])),
-        variant("mse", MlpConfig::new()).with_loss(Loss::Mse),
-        variant("tanh", MlpConfig::new().with_activation(Activation::Tanh)),
-        variant("l2", MlpConfig::new().with_l2(Some(0.002))),
-        variant("dropout", MlpConfig::new().with_dropout(Some(0.5))),
+        variant("units_32", MlpConfig::new(10_000).with_hidden(vec![32, 32])),
+        variant("mse", MlpConfig::new(10_000)).with_loss(Loss::Mse),
+        variant(
+            "tanh",
+            MlpConfig::new(10_000).with_activation(HiddenActivation::Tanh),
+        ),
+        variant("l2", MlpConfig::new(10_000).with_l2(Some(0.002))),
+        variant("dropout", MlpConfig::new(10_000).with_dropout(Some(0.5))),
     ]
 }
 
@@ -50,11 +52,7 @@ pub fn study_variants() -> Vec<ExperimentConfig> {
     let features = 50_000;
     let bigrams = ExperimentConfig::new()
         .with_name("bigrams".into())
-        .with_model(
-            MlpConfig::new()
-                .with_input(features)
-                .with_dropout(Some(0.5)),
-        )
+        .with_model(MlpConfig::new(features).with_dropout(Some(0.5)))
         .with_data(
             EncodeOptions::keras()
                 .with_num_words(Some(features))
@@ -63,11 +61,7 @@ pub fn study_variants() -> Vec<ExperimentConfig> {
     let features = 200_000;
     let nb_trigrams = ExperimentConfig::new()
         .with_name("nb_trigrams".into())
-        .with_model(
-            MlpConfig::new()
-                .with_input(features)
-                .with_input_weights(Some(InputWeights::PerFeature)),
-        )
+        .with_model(MlpConfig::new(features).with_input_weights(Some(InputWeights::PerFeature)))
         .with_epochs(6)
         .with_weighting(Some(Weighting::NbLogCountRatio { alpha: 1.0 }))
         .with_data(
@@ -84,21 +78,21 @@ pub fn study_variants() -> Vec<ExperimentConfig> {
 /// come first in the seed's order, then the others by name.
 ///
 /// # Errors
-/// [`TrainError::Io`] if `dir` cannot be listed; [`TrainError::ExperimentFile`] naming a file
+/// [`StudyError::Io`] if `dir` cannot be listed; [`StudyError::ExperimentFile`] naming a file
 /// that is not a valid config, or whose `name` differs from its file name (the name is the output
 /// folder, so a copied file must not silently write over another variant's runs);
-/// [`TrainError::Study`] if the folder holds no config.
+/// [`StudyError::Invalid`] if the folder holds no config.
 pub fn load_experiments(dir: &Path) -> Result<Vec<ExperimentConfig>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| StudyError::io(dir, e))?;
     let mut paths = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| TrainError::io(dir, e))?.path();
+        let path = entry.map_err(|e| StudyError::io(dir, e))?.path();
         if path.extension().is_some_and(|e| e == "json") && path.is_file() {
             paths.push(path);
         }
     }
     if paths.is_empty() {
-        return Err(TrainError::Study {
+        return Err(StudyError::Invalid {
             message: format!("no experiment config (*.json) in {}", dir.display()),
         });
     }
@@ -117,13 +111,13 @@ pub fn load_experiments(dir: &Path) -> Result<Vec<ExperimentConfig>> {
 /// Reads and validates one experiment config whose `name` must equal its file name.
 ///
 /// # Errors
-/// [`TrainError::Io`] or [`TrainError::ExperimentFile`] naming the file.
+/// [`StudyError::Io`] or [`StudyError::ExperimentFile`] naming the file.
 pub fn load_experiment(path: &Path) -> Result<ExperimentConfig> {
-    let file_err = |message: String| TrainError::ExperimentFile {
+    let file_err = |message: String| StudyError::ExperimentFile {
         path: path.to_owned(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| StudyError::io(path, e))?;
     let config: ExperimentConfig = serde_json::from_str(&text)
         .map_err(|e| file_err(format!("not an experiment config: {e}")))?;
     config.validate().map_err(|e| file_err(e.to_string()))?;
@@ -144,7 +138,7 @@ pub fn load_experiment(path: &Path) -> Result<ExperimentConfig> {
 /// variant is compared with it.
 ///
 /// # Errors
-/// [`TrainError::Study`] naming an unknown variant and listing the known ones.
+/// [`StudyError::Invalid`] naming an unknown variant and listing the known ones.
 pub fn select(configs: Vec<ExperimentConfig>, only: &[String]) -> Result<Vec<ExperimentConfig>> {
     if only.is_empty() {
         return Ok(configs);
@@ -154,7 +148,7 @@ pub fn select(configs: Vec<ExperimentConfig>, only: &[String]) -> Result<Vec<Exp
         .find(|name| !configs.iter().any(|c| &c.name == *name))
     {
         let known: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
-        return Err(TrainError::Study {
+        return Err(StudyError::Invalid {
             message: format!("no variant named {unknown:?}; known: {}", known.join(", ")),
         });
     }

@@ -5,7 +5,7 @@
 
 use super::claims::{Claim, ClaimOutcome, seed_claims};
 use super::stats::{Estimate, TTest, welch};
-use crate::protocol::Results;
+use imdb_train::{EpochMetrics, Results};
 use serde::{Deserialize, Serialize};
 
 /// The significance level of every test in the report.
@@ -323,7 +323,7 @@ fn variant_summary(name: &str, results: &[Results]) -> VariantSummary {
 /// Mean and spread per epoch over the runs' phase-1 histories (cut to the shortest).
 fn curves(results: &[&Results]) -> Curves {
     let epochs = results.iter().map(|r| r.history.len()).min().unwrap_or(0);
-    let curve = |f: fn(&crate::history::EpochMetrics) -> f64| {
+    let curve = |f: fn(&EpochMetrics) -> f64| {
         let per_epoch: Vec<Estimate> = (0..epochs)
             .map(|e| {
                 let xs: Vec<f64> = results.iter().map(|r| f(&r.history[e])).collect();

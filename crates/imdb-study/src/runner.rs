@@ -2,12 +2,13 @@
 
 use super::report::write_report;
 use super::summary::{Summary, summarize};
-use crate::backend::Backend;
-use crate::batcher::InputKind;
-use crate::config::ExperimentConfig;
-use crate::error::{Result, TrainError};
-use crate::protocol::{Results, RunOptions, lock_out_dir, run_experiment, write_atomic};
+use crate::error::{Result, StudyError};
+use imdb_data::atomic::DirLock;
 use imdb_data::{EncodeOptions, Imdb, ImdbLoader, Split};
+use imdb_train::{
+    BackendKind, DEFAULT_CHECKPOINT_SECONDS, ExperimentConfig, InputKind, Results, RunOptions,
+    TrainError, run_experiment,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ pub struct StudyOptions {
     /// Seeds per variant: the config's seed, then the next `seeds - 1` integers.
     pub seeds: usize,
     /// The backend of every run.
-    pub backend: Backend,
+    pub backend: BackendKind,
     /// How batches hold the reviews in every run.
     pub input: InputKind,
     /// No progress bar and no per-run lines.
@@ -88,9 +89,9 @@ enum State {
 /// is writing.
 ///
 /// # Errors
-/// [`TrainError::OutputInUse`] if another process holds `opts.out_dir`;
-/// [`TrainError::Study`] for no configs, no seeds or duplicate names; an invalid config (before
-/// any run); data that cannot be loaded; [`TrainError::Run`] naming the variant and seed of a
+/// [`imdb_data::DataError::DirectoryInUse`] if another process holds `opts.out_dir`;
+/// [`StudyError::Invalid`] for no configs, no seeds or duplicate names; an invalid config (before
+/// any run); data that cannot be loaded; [`StudyError::Run`] naming the variant and seed of a
 /// failed run; a report file that cannot be written.
 pub fn run_study(
     configs: &[ExperimentConfig],
@@ -171,7 +172,7 @@ impl std::str::FromStr for Shard {
 /// shared standard error.
 ///
 /// # Errors
-/// As [`run_study`]; [`TrainError::Study`] when a worker cannot be started or exits unsuccessfully.
+/// As [`run_study`]; [`StudyError::Invalid`] when a worker cannot be started or exits unsuccessfully.
 pub fn run_study_parallel(
     configs: &[ExperimentConfig],
     loader: &ImdbLoader,
@@ -181,7 +182,7 @@ pub fn run_study_parallel(
 ) -> Result<StudyOutcome> {
     check(configs, opts)?;
     let jobs = jobs.max(1);
-    let _lock = lock_out_dir(&opts.out_dir)?;
+    let _lock = DirLock::acquire(&opts.out_dir)?;
     let all = study_runs(configs, opts.seeds);
     let datasets = load_encodings(loader, all.iter())?;
     // The runs on disk before this study started are the ones it reports as reused.
@@ -201,8 +202,9 @@ pub fn run_study_parallel(
             Ok(child) => workers.push((shard, child)),
             Err(e) => {
                 stop(workers);
-                return Err(TrainError::Study {
-                    message: format!("cannot start worker {shard}: {e}"),
+                return Err(StudyError::Worker {
+                    shard: shard.to_string(),
+                    message: format!("cannot start: {e}"),
                 });
             }
         }
@@ -226,18 +228,20 @@ pub fn run_study_parallel(
             return Err(e);
         }
     };
-    let mut failed = Vec::new();
+    let mut failed = None;
     for (shard, mut child) in workers {
-        match child.wait() {
-            Ok(status) if status.success() => {}
-            Ok(status) => failed.push(format!("worker {shard} {status}")),
-            Err(e) => failed.push(format!("worker {shard}: {e}")),
-        }
-    }
-    if !failed.is_empty() {
-        return Err(TrainError::Study {
-            message: failed.join("; "),
+        let outcome = match child.wait() {
+            Ok(status) if status.success() => continue,
+            Ok(status) => status.to_string(),
+            Err(e) => e.to_string(),
+        };
+        failed.get_or_insert(StudyError::Worker {
+            shard: shard.to_string(),
+            message: outcome,
         });
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     // Everything is on disk now: gather it (a worker's runs are reused from their folders; the
     // workers printed their own lines).
@@ -277,7 +281,7 @@ pub fn run_study_parallel(
 /// report). Returns them in study order (it does them in [`Shard`]'s order).
 ///
 /// # Errors
-/// [`TrainError::Study`] when no study holds `opts.out_dir` (a shard only runs under its
+/// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a shard only runs under its
 /// study's lock, so that a second study on the folder is still refused); otherwise as
 /// [`run_study`].
 pub fn run_shard(
@@ -287,17 +291,15 @@ pub fn run_shard(
     shard: Shard,
 ) -> Result<Vec<StudyRun>> {
     check(configs, opts)?;
-    match lock_out_dir(&opts.out_dir) {
-        Err(TrainError::OutputInUse { .. }) => {}
-        Err(e) => return Err(e),
-        Ok(_) => {
-            return Err(TrainError::Study {
-                message: format!(
-                    "shard {shard} runs only under its study, and no study holds {}",
-                    opts.out_dir.display()
-                ),
-            });
-        }
+    let held = DirLock::is_held(&opts.out_dir)
+        .map_err(|e| StudyError::io(opts.out_dir.join(DirLock::FILE), e))?;
+    if !held {
+        return Err(StudyError::Invalid {
+            message: format!(
+                "shard {shard} runs only under its study, and no study holds {}",
+                opts.out_dir.display()
+            ),
+        });
     }
     let all = study_runs(configs, opts.seeds);
     let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
@@ -381,7 +383,7 @@ fn run_runs(
     for config in indices.into_iter().map(|j| &all[j]) {
         bar.set_message(format!("{} seed {}", config.name, config.seed));
         let run =
-            run_one(config, dataset(datasets, config), opts).map_err(|e| TrainError::Run {
+            run_one(config, dataset(datasets, config), opts).map_err(|e| StudyError::Run {
                 name: config.name.clone(),
                 seed: config.seed,
                 source: Box::new(e),
@@ -414,7 +416,7 @@ fn stop(workers: Vec<(Shard, Child)>) {
 }
 
 fn check(configs: &[ExperimentConfig], opts: &StudyOptions) -> Result<()> {
-    let fail = |message: String| Err(TrainError::Study { message });
+    let fail = |message: String| Err(StudyError::Invalid { message });
     if configs.is_empty() {
         return fail("no variants to run".into());
     }
@@ -463,7 +465,7 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
     // Summarise what is on disk, as a later reuse of this run will: serde_json's default float
     // parser may be one ulp off, and a rerun must give exactly the same summary.
     let path = dir.join("results.json");
-    let stored = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    let stored = std::fs::read_to_string(&path).map_err(|e| StudyError::io(&path, e))?;
     let results = serde_json::from_str(&stored).unwrap_or(results);
     Ok(StudyRun {
         variant: config.name.clone(),
@@ -480,14 +482,20 @@ fn fresh_run(
     opts: &StudyOptions,
     dir: &Path,
 ) -> Result<Results> {
-    std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| StudyError::io(dir, e))?;
     // A stale results.json of another config or data must not look like this run's.
     let stale = dir.join("results.json");
     if stale.exists() {
-        std::fs::remove_file(&stale).map_err(|e| TrainError::io(&stale, e))?;
+        std::fs::remove_file(&stale).map_err(|e| StudyError::io(&stale, e))?;
     }
-    write_atomic(&dir.join(DATA_MARKER), imdb.provenance.checksum.as_bytes())?;
-    run_experiment(config, imdb, &run_options(opts, dir, false))
+    let marker = dir.join(DATA_MARKER);
+    imdb_data::atomic::write(&marker, imdb.provenance.checksum.as_bytes())
+        .map_err(|e| StudyError::io(&marker, e))?;
+    Ok(run_experiment(
+        config,
+        imdb,
+        &run_options(opts, dir, false),
+    )?)
 }
 
 fn run_options(opts: &StudyOptions, dir: &Path, resume: bool) -> RunOptions {
@@ -498,7 +506,7 @@ fn run_options(opts: &StudyOptions, dir: &Path, resume: bool) -> RunOptions {
         resume,
         // Per-epoch lines and progress bars would fight with the study's progress bar.
         quiet: true,
-        checkpoint_seconds: crate::protocol::DEFAULT_CHECKPOINT_SECONDS,
+        checkpoint_seconds: DEFAULT_CHECKPOINT_SECONDS,
     }
 }
 

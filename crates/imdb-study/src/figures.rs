@@ -1,8 +1,8 @@
-//! The study's figures, drawn from a [`Summary`] alone, in the style of [`crate::plot`].
+//! The study's figures, drawn from a [`Summary`] alone, in the style of [`imdb_train::plot`].
 
 use super::summary::{Curve, Summary, VariantSummary};
-use crate::error::{Result, TrainError};
-use crate::plot::{BLUE, Drawing, Figure, padded_range, write_image};
+use crate::error::{Result, StudyError};
+use imdb_train::plot::{BLUE, Drawing, Figure, padded_range, write_image};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
@@ -34,10 +34,11 @@ pub const TEST_ACCURACY_STEM: &str = "test_accuracy";
 /// every variant with its 95% interval.
 ///
 /// # Errors
-/// [`TrainError::Io`] if the folder cannot be made, [`TrainError::Plot`] naming a failed image.
+/// [`StudyError::Io`] if the folder cannot be made, [`imdb_train::TrainError::Plot`] naming a
+/// failed image.
 pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
     let dir = out.join(FIGURES_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| StudyError::io(&dir, e))?;
     let mut written = Vec::new();
     let mut save = |drawing: &dyn Fn(&Path) -> Result<()>, stem: &str| -> Result<()> {
         for ext in ["png", "svg"] {
@@ -64,7 +65,10 @@ pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
             valid: points(&v.curves.val_loss),
             valid_label: "Validation",
         };
-        save(&|p| write_image(&fig, p, (800, 560)), &loss_stem(&v.name))?;
+        save(
+            &|p| Ok(write_image(&fig, p, (800, 560))?),
+            &loss_stem(&v.name),
+        )?;
     }
     if let Some(baseline) = summary.variant(&summary.baseline) {
         for v in summary.variants.iter().filter(|v| v.name != baseline.name) {
@@ -73,13 +77,16 @@ pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
                 variant: v,
             };
             save(
-                &|p| write_image(&fig, p, (1300, 520)),
+                &|p| Ok(write_image(&fig, p, (1300, 520))?),
                 &compare_stem(&v.name),
             )?;
         }
     }
     let chart = TestAccuracyChart { summary };
-    save(&|p| write_image(&chart, p, (900, 540)), TEST_ACCURACY_STEM)?;
+    save(
+        &|p| Ok(write_image(&chart, p, (900, 540))?),
+        TEST_ACCURACY_STEM,
+    )?;
     Ok(written)
 }
 
