@@ -121,6 +121,7 @@ fn synthetic(name: &str, seed: u64, test_accuracy: f64, final_val_loss: f64) -> 
         data_checksum: "abc".into(),
         history,
         retrain_history: Vec::new(),
+        test_outcomes: None,
     }
 }
 

@@ -1,11 +1,13 @@
-//! Which Burn backend runs the model: chosen by cargo feature, overridable at run time.
+//! Which Burn backend runs the model: compiled in by cargo feature, chosen at run time.
 
 use crate::error::{Result, TrainError};
 use burn::tensor::Device;
 use std::fmt;
 
-/// The backends this crate can be built with.
+/// The backends this crate can be built with (named apart from Burn's `Backend` trait, which
+/// this is not: it picks one of Burn's devices).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// burn-flex: Burn 0.22's pure-Rust CPU backend (feature `flex`, the default).
     Flex,
@@ -86,9 +88,9 @@ impl BackendKind {
         }
     }
 
-    /// Whether the backend's tensors live in host memory (the CPU backends), so host loops can
-    /// work on them without a transfer.
-    pub fn is_host(self) -> bool {
+    /// Whether the backend's tensors live in the CPU's memory (Flex, NdArray), so loops on the
+    /// CPU can work on them without a transfer.
+    pub fn is_cpu(self) -> bool {
         matches!(self, BackendKind::Flex | BackendKind::NdArray)
     }
 

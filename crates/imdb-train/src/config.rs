@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// RMSprop with Keras's update rule and defaults (`keras.optimizers.RMSprop()`).
 ///
 /// Burn's `RmsPropConfig` differs in defaults (alpha 0.99, momentum 0.9, eps 1e-5) and puts epsilon
-/// outside the square root; see [`crate::rmsprop`].
+/// outside the square root; see the crate docs.
 #[derive(Config, Debug, PartialEq)]
 pub struct RmsPropKerasConfig {
     /// Learning rate.

@@ -102,30 +102,6 @@ pub enum TrainError {
         /// Why not (e.g. the cargo feature to enable).
         reason: String,
     },
-    /// An experiment config file cannot be used.
-    #[error("{path}: {message}")]
-    ExperimentFile {
-        /// The JSON file.
-        path: PathBuf,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// The study cannot run as asked (no variants, duplicate or unknown names, no seeds).
-    #[error("cannot run the study: {message}")]
-    Study {
-        /// Why.
-        message: String,
-    },
-    /// One run of the study failed.
-    #[error("variant {name}, seed {seed}: {source}")]
-    Run {
-        /// The variant.
-        name: String,
-        /// The seed.
-        seed: u64,
-        /// What stopped it.
-        source: Box<TrainError>,
-    },
 }
 
 impl TrainError {

@@ -1,9 +1,11 @@
-//! Per-epoch metrics: read from the Learner's event store, saved with checkpoints, written as CSV
-//! and JSON, and the choice of the retraining epoch.
+//! A phase's history: each epoch's means, read from the Learner's event store when the epoch
+//! ends, saved with each checkpoint, written as CSV and JSON, and the choice of the retraining
+//! epoch.
 
 use crate::config::EpochSelection;
 use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// One epoch's metrics, as Keras's `history.history` has them (accuracy as a fraction).
@@ -23,7 +25,7 @@ pub struct EpochMetrics {
 
 impl EpochMetrics {
     /// Epoch `epoch`'s means from the Learner's event store (NaN for a metric it lacks).
-    pub(crate) fn from_store(store: &EventStoreClient, epoch: usize) -> Self {
+    fn from_store(store: &EventStoreClient, epoch: usize) -> Self {
         let get = |name: &str, split: &Split| {
             store
                 .find_metric(name, epoch, Aggregate::Mean, split)
@@ -46,23 +48,58 @@ impl EpochMetrics {
     }
 }
 
-/// A phase's history so far, epochs `1..=n` in order: recorded by the checkpoint strategy at each
-/// epoch's end, saved with each checkpoint, read by the phase when it ends.
-pub(crate) type SharedHistory = Arc<Mutex<Vec<EpochMetrics>>>;
+/// A phase's history so far, epochs `1..=n` in order. Clones share it: the epoch-end hook
+/// records into it ([`crate::learner::epoch_end`]), the phase reads it when training ends.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct History(Arc<Mutex<Vec<EpochMetrics>>>);
 
-/// Parses a history saved with a checkpoint of epoch `epoch`: it must hold epochs `1..=epoch`.
-pub(crate) fn parse_history(
-    json: &str,
-    epoch: usize,
-) -> std::result::Result<Vec<EpochMetrics>, String> {
-    let history: Vec<EpochMetrics> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let numbered = history.iter().enumerate().all(|(i, m)| m.epoch == i + 1);
-    if history.len() != epoch || !numbered {
-        return Err(format!(
-            "does not hold the metrics of epochs 1 to {epoch} in order"
-        ));
+impl History {
+    /// A history holding `epochs` already (a resumed phase's, from its checkpoint).
+    pub(crate) fn starting_with(epochs: Vec<EpochMetrics>) -> Self {
+        Self(Arc::new(Mutex::new(epochs)))
     }
-    Ok(history)
+
+    /// Records epoch `epoch`, whose means Burn's event store holds, and returns them.
+    pub(crate) fn record(&self, epoch: usize, store: &EventStoreClient) -> EpochMetrics {
+        let metrics = EpochMetrics::from_store(store, epoch);
+        self.lock().push(metrics);
+        metrics
+    }
+
+    /// Writes the history so far to `path` (as JSON, atomically): the history part of a
+    /// checkpoint.
+    pub(crate) fn save(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string(&*self.lock()).expect("finite metrics serialise");
+        imdb_data::atomic::write(path, json.as_bytes())
+    }
+
+    /// Reads a history saved with the checkpoint of epoch `epoch`: it must hold epochs
+    /// `1..=epoch`.
+    pub(crate) fn load(
+        path: &Path,
+        epoch: usize,
+    ) -> std::result::Result<Vec<EpochMetrics>, String> {
+        let json = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let history: Vec<EpochMetrics> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        let numbered = history.iter().enumerate().all(|(i, m)| m.epoch == i + 1);
+        if history.len() != epoch || !numbered {
+            return Err(format!(
+                "does not hold the metrics of epochs 1 to {epoch} in order"
+            ));
+        }
+        Ok(history)
+    }
+
+    /// Every epoch recorded, leaving the history empty.
+    pub(crate) fn take(&self) -> Vec<EpochMetrics> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<EpochMetrics>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The accuracy metric reports percent, as Burn's does; Keras, and everything here, a fraction.

@@ -1,53 +1,73 @@
-//! Training the IMDB multi-hot MLP with Burn's `Learner`, following the Keras study's protocol.
+//! Training the IMDB multi-hot MLP of `imdb-model` with Burn's `Learner`, following the Keras
+//! study's protocol.
 //!
-//! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop, batch size, epochs, validation size,
-//!   epoch selection, seed and data encoding, as one JSON-able config, validated up front.
+//! ```no_run
+//! use imdb_data::{DataSource, ImdbLoader};
+//! use imdb_train::{BackendKind, ExperimentConfig, InputKind, RunOptions, run_experiment};
+//!
+//! let config = ExperimentConfig::new(); // the seed notebook's baseline
+//! let imdb = ImdbLoader::new(DataSource::Embedded).options(config.data.clone()).load()?;
+//! let opts = RunOptions {
+//!     out_dir: "artifacts/baseline".into(),
+//!     backend: BackendKind::select(None)?,
+//!     input: InputKind::Sparse,
+//!     resume: false,
+//!     quiet: false,
+//!     checkpoint_seconds: imdb_train::DEFAULT_CHECKPOINT_SECONDS,
+//! };
+//! let results = run_experiment(&config, &imdb, &opts)?;
+//! println!("epoch {} → test accuracy {:.4}", results.chosen_epoch, results.test_accuracy);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop ([`RmsPropKerasConfig`]), batch
+//!   size, epochs, validation size, epoch selection, seed, input weighting ([`Weighting`]) and
+//!   data encoding, as one JSON-able config, validated up front.
 //! - [`run_experiment`]: fit 20 epochs on 15,000 reviews validating on 10,000 (on smaller data,
-//!   the seed's 40%: [`ExperimentConfig::validation_split`]), choose the epoch
-//!   with the lowest validation loss, retrain from scratch on all 25,000, evaluate on the test set,
-//!   and write `history.{csv,json}`, `results.json`, the model, and the loss/accuracy plots.
-//!   [`fit`] is phase 1 alone from a model you give (Keras's `model.fit`); with
+//!   the seed's 40%: [`ExperimentConfig::validation_split`]), choose the epoch with the lowest
+//!   validation loss, retrain from scratch on all 25,000, evaluate on the test set, and write
+//!   `history.{csv,json}`, `results.json` ([`Results`]), the model directory and the plots. A
+//!   run is deterministic for a seed on the CPU, and resumable after a crash
+//!   ([`RunOptions::resume`]).
+//! - [`fit`]: phase 1 alone from a model you give (Keras's `model.fit`); with
 //!   [`ExperimentConfig::shuffle`] off it trains as Keras's `shuffle=False` does, which is how
 //!   `tests/keras_parity.rs` compares whole runs with Keras's.
-//! - [`BackendKind`]: Flex (default), NdArray or Wgpu by cargo feature, overridable at run time.
-//!   Batches hold word ids by default ([`RunOptions::input`], [`MultiHotBatcher`]); the
-//!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run
-//!   (on CPU backends: a host gather-sum, and a lazy RMSprop on the touched rows of `W₀`).
+//! - [`BackendKind`]: Flex (default), NdArray or Wgpu, compiled in by cargo feature and chosen at
+//!   run time. Batches hold word ids by default ([`InputKind`], [`MultiHotBatcher`]); the
+//!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run.
+//! - [`plot`]: the notebook's figures, and the pieces other figures are drawn with.
 //!
-//! - [`Weighting`]: NBSVM's log-count ratio as input weights, computed from each phase's
-//!   training reviews and stored in the model (`ExperimentConfig::weighting`).
-//! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
+//! # How a training step runs
 //!
-//! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
+//! On a GPU, a step is the model's own `forward` under Burn's autodiff. On a CPU backend with
+//! sparse batches it is the `cpu` module's loops over the tensors' memory: a gather-sum for the
+//! first layer, the small layers, the loss and every gradient, then Keras's RMSprop as one loop
+//! per parameter (and, for a first kernel whose batches touch few of its rows, only on those
+//! rows). The module's docs walk through one step, file by file; every part is tested against
+//! Burn's autodiff and Burn's tensor ops.
 
-pub mod accuracy;
+mod artifacts;
 mod backend_kind;
-pub mod batcher;
-pub mod checkpoint;
-pub mod classifier;
-pub mod config;
-pub mod error;
-mod first_layer;
-pub mod history;
-mod host;
-mod host_step;
-pub mod loader;
-mod metric_log;
-pub mod monitor;
-pub mod plan;
+mod config;
+mod cpu;
+mod data;
+mod error;
+mod history;
+mod learner;
+mod outcomes;
+mod phase;
 pub mod plot;
-pub mod protocol;
-pub mod rmsprop;
-mod row_sparse;
-pub mod weighting;
+mod protocol;
+mod rmsprop;
+mod weighting;
 
 pub use backend_kind::BackendKind;
-pub use batcher::{ImdbBatch, InputKind, MultiHotBatcher};
-pub use classifier::Classifier;
 pub use config::{EpochSelection, ExperimentConfig, RmsPropKerasConfig, ValidationSplit};
+pub use cpu::plan::{ExecutionPlan, FirstLayer, OptimizerPath};
+pub use data::{ImdbBatch, InputKind, MultiHotBatcher};
 pub use error::{Result, TrainError};
 pub use history::EpochMetrics;
-pub use plan::ExecutionPlan;
+pub use outcomes::ReviewOutcomes;
 pub use protocol::{
     DEFAULT_CHECKPOINT_SECONDS, Fitted, Results, RunOptions, check_data, fit, run_experiment,
 };

@@ -1,32 +1,23 @@
 //! The seed notebook's protocol as one call: fit with validation, choose the epoch, retrain on
 //! all training reviews, evaluate on the test set, and write every artifact.
 
-use crate::accuracy::BinaryAccuracyMetric;
-use crate::backend_kind::BackendKind;
-use crate::batcher::{InputKind, MultiHotBatcher};
-use crate::checkpoint::{
-    AtomicFileCheckpointer, CheckpointEvery, last_complete_checkpoint, read_checkpoint,
-};
-use crate::classifier::Classifier;
-use crate::config::ExperimentConfig;
-use crate::error::{Result, TrainError};
-use crate::history::{EpochMetrics, SharedHistory, choose_epoch, to_csv};
-use crate::loader::{ReviewLoader, Schedule};
-use crate::metric_log::MemoryMetricLog;
-use crate::monitor::{Divergence, EpochMonitor, ProgressRenderer};
-use crate::plan::{ExecutionPlan, touched_fraction};
-use crate::plot::plot_history;
 use burn::module::Module;
 use burn::tensor::Device;
-use burn::train::metric::LossMetric;
-use burn::train::{Learner, SupervisedTraining};
-use imdb_bundle::ModelBundle;
 use imdb_data::{Imdb, ImdbDataset};
 use imdb_model::Mlp;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::artifacts::{lock_out_dir, prepare_out_dir, write_artifacts};
+use crate::backend_kind::BackendKind;
+use crate::config::ExperimentConfig;
+use crate::cpu::plan::{ExecutionPlan, touched_fraction};
+use crate::data::InputKind;
+use crate::error::{Result, TrainError};
+use crate::history::{EpochMetrics, choose_epoch};
+use crate::outcomes::ReviewOutcomes;
+use crate::phase::Phase;
 
 /// How to run an experiment (as opposed to what it is, which is the [`ExperimentConfig`]).
 #[derive(Clone, Debug)]
@@ -43,14 +34,14 @@ pub struct RunOptions {
     /// Print nothing per epoch and draw no progress bar.
     pub quiet: bool,
     /// At most one checkpoint per this many seconds of a phase (0: one every epoch); the last
-    /// epoch of each phase is always saved ([`crate::checkpoint::CheckpointEvery`]).
-    /// [`DEFAULT_CHECKPOINT_SECONDS`] unless you trade speed for less work redone on `--resume`.
+    /// epoch of each phase is always saved. [`DEFAULT_CHECKPOINT_SECONDS`] unless you trade
+    /// speed for less work redone on `--resume`.
     pub checkpoint_seconds: f64,
 }
 
 /// [`RunOptions::checkpoint_seconds`] of the commands: a crash redoes at most about a second of
-/// training, and a fast run (the baseline's epochs take 40 ms) does not spend a fifth of its
-/// time saving checkpoints.
+/// training, and a fast run (the baseline's epochs take tens of milliseconds) does not spend a
+/// large share of its time saving checkpoints.
 pub const DEFAULT_CHECKPOINT_SECONDS: f64 = 1.0;
 
 /// Everything a run found, as written to `results.json`.
@@ -74,12 +65,10 @@ pub struct Results {
     pub retrain_seconds: f64,
     /// The backend (`flex`, `ndarray`, `wgpu`).
     pub backend: String,
-    /// How batches held the reviews (`sparse` or `dense`; results written before this field
-    /// existed were dense).
+    /// How batches held the reviews (`sparse` or `dense`).
     #[serde(default = "dense")]
     pub input: InputKind,
-    /// Where the first layer and the optimizer ran ([`ExecutionPlan::choose`]); absent in
-    /// results written before it existed.
+    /// Where the first layer and the optimizer ran, decided once per run.
     #[serde(default)]
     pub plan: Option<ExecutionPlan>,
     /// The experiment seed.
@@ -89,7 +78,7 @@ pub struct Results {
     /// Reviews in the validation split of phase 1.
     pub validation_reviews: usize,
     /// Why that many ([`crate::ValidationSplit::rule`]: set in the config, the seed's 10,000, or
-    /// the seed's 40% of a smaller training set); empty in results written before it existed.
+    /// the seed's 40% of a smaller training set).
     #[serde(default)]
     pub validation_rule: String,
     /// Reviews in the test set.
@@ -100,6 +89,10 @@ pub struct Results {
     pub history: Vec<EpochMetrics>,
     /// Phase 2's per-epoch metrics; its `val_*` columns are on the test set.
     pub retrain_history: Vec<EpochMetrics>,
+    /// Which test reviews the retrained model classified correctly, in the test set's order
+    /// (`test_accuracy` is their share): what lets a study resample the test reviews.
+    #[serde(default)]
+    pub test_outcomes: Option<ReviewOutcomes>,
 }
 
 /// Runs the whole protocol for `config` on `imdb` and writes the artifacts into `opts.out_dir`:
@@ -150,14 +143,16 @@ pub fn run_experiment(
         epochs: config.epochs,
         has_valid: true,
     };
-    let (_, history) = fit.run(
-        config,
-        initial_model(config)?,
-        plan,
-        partial_train,
-        validation.clone(),
-        opts,
-    )?;
+    let history = fit
+        .run(
+            config,
+            initial_model(config)?,
+            plan,
+            partial_train,
+            validation.clone(),
+            opts,
+        )?
+        .history;
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let chosen_epoch = choose_epoch(&history, config.selection);
@@ -170,7 +165,7 @@ pub fn run_experiment(
     };
     // Burn's Learner needs a validation loader: phase 2 gets the test set. Nothing in phase 2 is
     // chosen from it (the epoch count is fixed), so its last epoch is simply the test evaluation.
-    let (model, retrain_history) = retrain.run(
+    let retrained = retrain.run(
         config,
         initial_model(config)?,
         plan,
@@ -179,6 +174,7 @@ pub fn run_experiment(
         opts,
     )?;
     let retrain_seconds = started.elapsed().as_secs_f64();
+    let retrain_history = retrained.history;
     let last = retrain_history.last().expect("chosen_epoch >= 1");
 
     let results = Results {
@@ -207,8 +203,9 @@ pub fn run_experiment(
         data_checksum: imdb.provenance.checksum.clone(),
         history,
         retrain_history,
+        test_outcomes: retrained.test_outcomes,
     };
-    write_artifacts(config, &model, imdb, &results, out)?;
+    write_artifacts(config, &retrained.model.mlp, imdb, &results, out)?;
     Ok(results)
 }
 
@@ -326,10 +323,10 @@ pub fn fit(
         epochs: config.epochs,
         has_valid: true,
     };
-    let (model, history) = phase.run(config, mlp, plan, train, valid.word_sets(), opts)?;
+    let fitted = phase.run(config, mlp, plan, train, valid.word_sets(), opts)?;
     Ok(Fitted {
-        mlp: model.mlp.valid(),
-        history,
+        mlp: fitted.model.mlp.valid(),
+        history: fitted.history,
         plan,
     })
 }
@@ -351,273 +348,10 @@ fn choose_plan(config: &ExperimentConfig, opts: &RunOptions, train: &ImdbDataset
 }
 
 /// A fresh model for a phase (phase 2 starts from scratch, as the notebook's retraining does).
-/// Weights are drawn on the CPU and moved by [`Phase::run`], so a seed gives the same initial
+/// Weights are drawn on Flex and moved by [`Phase::run`], so a seed gives the same initial
 /// model on every backend (each backend has its own random generator).
 fn initial_model(config: &ExperimentConfig) -> Result<Mlp> {
     let host = Device::flex().autodiff();
     host.seed(config.seed);
     Ok(config.model.try_init(&host)?)
-}
-
-/// An exclusive advisory lock on `out/.lock` (the OS drops it when the process ends, even on
-/// `kill -9`), holding the process id for the error a second run gets.
-///
-/// # Errors
-/// [`TrainError::OutputInUse`] naming the directory and the holder's process id.
-pub(crate) fn lock_out_dir(out: &Path) -> Result<std::fs::File> {
-    use std::io::{Read, Seek, Write};
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let path = out.join(".lock");
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| TrainError::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {
-            let pid = format!("process {}", std::process::id());
-            file.set_len(0)
-                .and_then(|()| file.rewind())
-                .and_then(|()| file.write_all(pid.as_bytes()))
-                .map_err(|e| TrainError::io(&path, e))?;
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            Err(TrainError::OutputInUse {
-                dir: out.to_owned(),
-                holder: if holder.is_empty() {
-                    "a process".into()
-                } else {
-                    holder
-                },
-            })
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(TrainError::io(&path, e)),
-    }
-}
-
-/// Creates `out`; for a fresh run, removes the checkpoints of both phases that an earlier run left
-/// there; for a resumed run, insists on the same config.
-fn prepare_out_dir(config: &ExperimentConfig, out: &Path, resume: bool) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let config_path = out.join("config.json");
-    let json = serde_json::to_string_pretty(config).expect("configs always serialise");
-    if resume {
-        let before = std::fs::read_to_string(&config_path).map_err(|e| TrainError::Resume {
-            path: out.to_owned(),
-            reason: format!("no config.json from an earlier run ({e})"),
-        })?;
-        if before != json {
-            return Err(TrainError::Resume {
-                path: out.to_owned(),
-                reason: "config.json differs from this run's config".into(),
-            });
-        }
-        return Ok(());
-    }
-    // The previous run's `model/` and `results.json` stay until this run replaces them
-    // (atomically), so a run that fails leaves the last good model usable.
-    for dir in ["fit", "retrain"] {
-        let p = out.join(dir);
-        if p.exists() {
-            std::fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
-        }
-    }
-    write_atomic(&config_path, json.as_bytes())
-}
-
-/// One call of Burn's Learner.
-struct Phase {
-    name: &'static str,
-    dir: PathBuf,
-    epochs: usize,
-    has_valid: bool,
-}
-
-impl Phase {
-    /// Trains `mlp` (on any device: it is moved to the run's) for this phase's epochs.
-    fn run(
-        &self,
-        config: &ExperimentConfig,
-        mlp: Mlp,
-        plan: ExecutionPlan,
-        train: ImdbDataset,
-        valid: ImdbDataset,
-        opts: &RunOptions,
-    ) -> Result<(Classifier, Vec<EpochMetrics>)> {
-        let checkpoint_dir = self.dir.join("checkpoint");
-        let done = if opts.resume {
-            last_complete_checkpoint(&checkpoint_dir).min(self.epochs)
-        } else {
-            0
-        };
-        // The epochs before `done` come from the checkpoint, read before anything else is done.
-        let before = match done {
-            0 => Vec::new(),
-            _ => {
-                read_checkpoint(&checkpoint_dir, done).map_err(|(path, e)| TrainError::Resume {
-                    path,
-                    reason: format!(
-                        "the checkpoint of epoch {done} cannot be read ({e}); run again without \
-                         --resume to start over"
-                    ),
-                })?
-            }
-        };
-        let history = SharedHistory::new(before.into());
-
-        let device = opts.backend.device();
-        let autodiff = device.clone().autodiff();
-        // Input weights from this phase's training reviews only (never validation or test).
-        let mlp = match config.weighting {
-            Some(weighting) => {
-                mlp.with_input_weights(&weighting.weights(&train, config.model.input))?
-            }
-            None => mlp,
-        };
-        // `train()`: a model built on a plain device (or a `valid()` one) is made trainable.
-        let mlp = mlp.fork(&autodiff).train();
-        let model = Classifier {
-            mlp,
-            loss: config.loss,
-            plan,
-        };
-        let batcher = MultiHotBatcher::new(config.model.input, plan.input());
-        let loader = |ds, batch_size, schedule, dev: &Device, first| {
-            Arc::new(ReviewLoader::new(
-                ds,
-                batcher.clone(),
-                batch_size,
-                schedule,
-                dev.clone(),
-                first,
-            ))
-        };
-        let schedule = Schedule::Training {
-            seed: config.seed,
-            shuffle: config.shuffles(),
-        };
-        let train_len = train.len();
-        let train_loader = loader(train, config.batch_size, schedule, &autodiff, done);
-        // Evaluation changes no weight: its batch size only changes the speed.
-        let eval_batch = plan.eval_batch_size(config.batch_size);
-        let valid_loader = loader(valid, eval_batch, Schedule::Evaluation, &device, 0);
-
-        let divergence = Divergence::default();
-        let label = format!("[{}:{}]", config.name, self.name);
-        let renderer = ProgressRenderer::new(&label, opts.quiet);
-        let mut training = SupervisedTraining::new(&self.dir, train_loader, valid_loader)
-            .metrics((BinaryAccuracyMetric::default(), LossMetric::new()))
-            .with_metric_logger(MemoryMetricLog::default())
-            .with_custom_checkpointers(
-                AtomicFileCheckpointer::new(&checkpoint_dir, "model"),
-                AtomicFileCheckpointer::new(&checkpoint_dir, "optim"),
-                AtomicFileCheckpointer::new(&checkpoint_dir, "scheduler"),
-            )
-            .with_checkpointing_strategy(CheckpointEvery::new(
-                // Negative or NaN: every epoch; infinite: the last epoch only.
-                Duration::try_from_secs_f64(opts.checkpoint_seconds.max(0.0))
-                    .unwrap_or(Duration::MAX),
-                self.epochs,
-                &checkpoint_dir,
-                history.clone(),
-            ))
-            .num_epochs(self.epochs)
-            .early_stopping(EpochMonitor::new(
-                &label,
-                self.epochs,
-                !opts.quiet,
-                self.has_valid,
-                renderer.bar(),
-                divergence.clone(),
-            ))
-            // Burn would install a global tracing subscriber per run; a study runs many.
-            .with_application_logger(None)
-            .renderer(Box::new(renderer));
-        if done > 0 {
-            training = training.checkpoint(done);
-        }
-        let optim = plan.optimizer(&config.optimizer, train_len.div_ceil(config.batch_size));
-        let result = training.launch(Learner::new(model, optim, config.optimizer.learning_rate));
-
-        if let Some((split, epoch, value)) = *divergence.lock().expect("monitor lock") {
-            return Err(TrainError::NonFiniteLoss {
-                split,
-                epoch,
-                value,
-            });
-        }
-        if result.error.is_some() || result.interrupted.is_some() {
-            let reason = match (&result.error, &result.interrupted) {
-                (Some(e), _) => e.to_string(),
-                (None, Some(i)) => i.reason.clone().unwrap_or_else(|| "interrupted".into()),
-                (None, None) => unreachable!(),
-            };
-            let completed = last_complete_checkpoint(&checkpoint_dir);
-            return Err(TrainError::Interrupted {
-                completed,
-                expected: self.epochs,
-                reason,
-            });
-        }
-        let history = std::mem::take(&mut *history.lock().expect("history lock"));
-        // Burn ends a phase early only when interrupted or stopped by the monitor (both above).
-        assert_eq!(history.len(), self.epochs, "one history entry per epoch");
-        Ok((result.model, history))
-    }
-}
-
-fn write_artifacts(
-    config: &ExperimentConfig,
-    model: &Classifier,
-    imdb: &Imdb,
-    results: &Results,
-    out: &Path,
-) -> Result<()> {
-    write_atomic(
-        &out.join("history.csv"),
-        to_csv(&results.history).as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("history.json"),
-        to_json(&results.history).as_bytes(),
-    )?;
-    save_model(config, model, imdb, &out.join("model"))?;
-    plot_history(&results.history, out, "Validation")?;
-    // Last, so its presence means the run finished.
-    write_atomic(&out.join("results.json"), to_json(results).as_bytes())
-}
-
-/// Writes the self-contained model directory ([`imdb_bundle`]: config, weights, the encoding
-/// options and training vocabulary that prediction from text needs, a versioned manifest),
-/// swapped in whole.
-fn save_model(
-    config: &ExperimentConfig,
-    model: &Classifier,
-    imdb: &Imdb,
-    dir: &Path,
-) -> Result<()> {
-    // `run_experiment` checked that `imdb.options` equals `config.data`.
-    ModelBundle::new(
-        &config.model,
-        &model.mlp,
-        &imdb.options,
-        imdb.word_index.as_ref(),
-    )?
-    .write_dir(dir)?;
-    Ok(())
-}
-
-/// Writes `bytes` to `path` with [`imdb_data::atomic::write`]: the old file or the new one,
-/// never half of one.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    imdb_data::atomic::write(path, bytes).map_err(|e| TrainError::io(path, e))
-}
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("histories and results always serialise")
 }

@@ -1,10 +1,10 @@
 //! Where the Learner's per-batch metric values go: memory, not files.
 //!
 //! Burn's default `FileMetricLogger` appends a line per batch per metric to a file per epoch
-//! (4,443 writes in a baseline run) and the protocol only ever needs each epoch's means, which
-//! the checkpoint strategy records and saves with each checkpoint
-//! ([`crate::checkpoint::CheckpointEvery`]). Burn's own `InMemoryMetricLogger` is not used: it
-//! numbers epochs by arrival, so a run resumed at epoch 5 would file epoch 5 as epoch 1.
+//! (thousands of writes in a run) and the protocol only ever needs each epoch's means, which
+//! the epoch-end hook records into the history and saves with each checkpoint
+//! ([`super::epoch_end`]). Burn's own `InMemoryMetricLogger` is not used: it numbers epochs by
+//! arrival, so a run resumed at epoch 5 would file epoch 5 as epoch 1.
 
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};

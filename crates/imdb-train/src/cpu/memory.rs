@@ -1,15 +1,16 @@
-//! Host buffers of CPU tensors, with as few copies as Burn allows.
+//! A CPU tensor's values as a Rust slice, with as few copies as Burn allows, and the two helpers
+//! every loop of this module goes through: [`vectorized`] and [`prefetch`].
 //!
 //! Burn's `Learner` keeps its copy of the model while the optimizer makes the next one, so every
-//! parameter the optimizer sees is shared and `into_data` copies it; through `TensorData` the
-//! copy can happen twice (once out of the shared buffer, once more to align it as `f32`). Reading
-//! Flex's own buffer costs nothing, and copying out of it costs one `memcpy`.
+//! parameter the optimizer sees is shared, and `into_data` copies it (through `TensorData`
+//! possibly twice: out of the shared buffer, then again to align it as `f32`). Flex's own buffer
+//! can be read in place instead, and copied out of with one `memcpy`.
 
 use burn::tensor::Tensor;
 
-/// Runs `f` on the row-major f32 buffer of `t`: Flex's own buffer when the tensor lives there
+/// Runs `f` on the row-major `f32` values of `t`: Flex's own buffer when the tensor lives there
 /// contiguously, else (NdArray, other layouts) a copy.
-pub(crate) fn with_host_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+pub(crate) fn with_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
     #[cfg(feature = "flex")]
     {
         use burn::backend::{BackendTensor, DispatchTensorKind};
@@ -21,11 +22,11 @@ pub(crate) fn with_host_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f
             return f(&flex.storage::<f32>()[..numel]);
         }
     }
-    f(&into_vec(t.clone()))
+    f(&into_f32_vec(t.clone()))
 }
 
-/// Whether `flex` is an f32 tensor laid out row-major from the start of its buffer: what the
-/// host loops read and write as a plain slice.
+/// Whether `flex` is an `f32` tensor laid out row-major from the start of its buffer: what the
+/// loops read and write as a plain slice.
 #[cfg(feature = "flex")]
 fn is_plain_f32(flex: &burn::backend::flex::FlexTensor) -> bool {
     flex.dtype() == burn::tensor::DType::F32
@@ -33,9 +34,9 @@ fn is_plain_f32(flex: &burn::backend::flex::FlexTensor) -> bool {
         && flex.layout().start_offset() == 0
 }
 
-/// The address of `t`'s host buffer when it is a Flex tensor: two tensors with the same address
-/// share their values (a tensor's buffer cannot move while the tensor lives).
-pub(crate) fn host_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
+/// The address of `t`'s buffer when it is a Flex tensor: two tensors with the same address share
+/// their values (a tensor's buffer cannot move while the tensor lives).
+pub(crate) fn buffer_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
     #[cfg(feature = "flex")]
     {
         use burn::backend::{BackendTensor, DispatchTensorKind};
@@ -48,7 +49,7 @@ pub(crate) fn host_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
     None
 }
 
-/// Runs `f` on the row-major f32 buffer of `t` for writing, in place, when `t` is a contiguous
+/// Runs `f` on the row-major `f32` values of `t` for writing, in place, when `t` is a contiguous
 /// Flex tensor that nothing else holds, and returns `t` with `f`'s result; with `None` instead
 /// (and `t` untouched) otherwise — shared, another backend or layout — so that the caller can
 /// fall back to a copy.
@@ -79,13 +80,13 @@ pub(crate) fn write_in_place<const D: usize, R>(
 
 /// A copy of the values of `t`, made with one `memcpy` of Flex's buffer: for tensors that are
 /// shared (the parameters the optimizer gets).
-pub(crate) fn host_copy<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    with_host_f32(t, <[f32]>::to_vec)
+pub(crate) fn f32_copy<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    with_f32(t, <[f32]>::to_vec)
 }
 
-/// The values of `t` as an owned vector, through `TensorData`: no copy when nobody else holds the
-/// buffer (gradients, optimizer state).
-pub(crate) fn into_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+/// The values of `t` as an owned vector, through `TensorData`: no copy when nobody else holds
+/// the buffer (gradients, optimizer state).
+pub(crate) fn into_f32_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec()

@@ -1,12 +1,11 @@
-//! Keras's binary accuracy as a Burn metric, counted on the host from the logits.
+//! Keras's binary accuracy as a Burn metric, counted from the logits in one loop.
 //!
-//! Burn's `AccuracyMetric` takes the argmax over class columns, so a one-logit model had to
+//! Burn's `AccuracyMetric` takes the argmax over class columns, so a one-logit model would have to
 //! build a two-column tensor per batch (`[0, logit]`) and run four tensor ops on it (cat,
-//! argmax, equal, sum): 3.8% of a baseline run's perf samples (the cat 2.4%, the metric's update
-//! 1.5%), on the metric thread, for 512 comparisons. This metric reads the logits (in place on
-//! Flex) and the labels with the host step's helpers and compares them in a loop. It
-//! keeps Burn's name (`Accuracy`), unit (percent) and per-batch weighting, so the logged numbers
-//! are the same floats.
+//! argmax, equal, sum) for a few hundred comparisons: a visible share of a run's time on the
+//! metric thread. This metric reads the logits (in place on Flex) and the labels and compares
+//! them in a loop. It keeps Burn's name (`Accuracy`), unit (percent) and per-batch weighting, so
+//! the logged numbers are the same floats.
 
 use burn::tensor::{Int, Tensor, TensorReadError};
 use burn::train::metric::state::{FormatOptions, NumericMetricState};
@@ -15,23 +14,23 @@ use burn::train::metric::{
     SerializedEntry,
 };
 
-use crate::host::with_host_f32;
-use crate::host_step;
+use crate::cpu::memory::with_f32;
+use crate::cpu::step::labels_f32;
 
 /// The share of reviews whose logit is on their label's side of 0 (probability > 0.5 is
 /// positive, exactly 0.5 negative; NaN positive), in percent, weighted by batch size over an epoch.
 #[derive(Clone)]
-pub struct BinaryAccuracyMetric {
+pub(crate) struct BinaryAccuracyMetric {
     name: MetricName,
     state: NumericMetricState,
 }
 
 /// What [`BinaryAccuracyMetric`] reads from a batch.
-pub struct BinaryAccuracyInput {
+pub(crate) struct BinaryAccuracyInput {
     /// Logits. `[batch, 1]`
-    pub logits: Tensor<2>,
+    pub(crate) logits: Tensor<2>,
     /// Labels, 0 or 1. `[batch]`
-    pub targets: Tensor<1, Int>,
+    pub(crate) targets: Tensor<1, Int>,
 }
 
 impl Default for BinaryAccuracyMetric {
@@ -47,11 +46,20 @@ impl Default for BinaryAccuracyMetric {
 /// decides: a positive logit predicts 1, a tie (±0) predicts 0, and NaN predicts 1 (the argmax
 /// takes NaN for the largest value).
 pub(crate) fn correct(logits: &[f32], targets: &[f32]) -> usize {
+    correct_flags(logits, targets)
+        .filter(|&right| right)
+        .count()
+}
+
+/// Whether each of `logits` falls on its label's side of 0 (see [`correct`]).
+pub(crate) fn correct_flags<'a>(
+    logits: &'a [f32],
+    targets: &'a [f32],
+) -> impl Iterator<Item = bool> + 'a {
     logits
         .iter()
         .zip(targets)
-        .filter(|&(&x, &y)| f32::from(u8::from(x > 0.0 || x.is_nan())) == y)
-        .count()
+        .map(|(&x, &y)| f32::from(u8::from(x > 0.0 || x.is_nan())) == y)
 }
 
 impl Metric for BinaryAccuracyMetric {
@@ -62,9 +70,9 @@ impl Metric for BinaryAccuracyMetric {
         input: &BinaryAccuracyInput,
         _metadata: &MetricMetadata,
     ) -> Result<SerializedEntry, TensorReadError> {
-        // The labels as the host step reads them; the logits in place on Flex.
-        let targets = host_step::targets(&input.targets);
-        let right = with_host_f32(&input.logits, |logits| correct(logits, &targets));
+        // The labels as the CPU step reads them; the logits in place on Flex.
+        let targets = labels_f32(&input.targets);
+        let right = with_f32(&input.logits, |logits| correct(logits, &targets));
         let batch = targets.len();
         let accuracy = right as f64 / batch as f64;
         self.state.update(100.0 * accuracy, batch);

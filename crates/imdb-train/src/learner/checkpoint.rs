@@ -2,25 +2,22 @@
 //! killed mid-write would leave a truncated `model-N.bpk` that `--resume` then trusts. Ours writes
 //! with [`imdb_data::atomic::AtomicFile`]: a temp file beside it, synced and renamed into place.
 
-use crate::history::{EpochMetrics, SharedHistory, parse_history};
-use burn::train::checkpoint::{
-    Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
-};
-use burn::train::metric::store::EventStoreClient;
+use crate::history::{EpochMetrics, History};
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A checkpointer for one kind of record (`model`, `optim`, `scheduler`) in one directory.
 #[derive(Clone, Debug)]
-pub struct AtomicFileCheckpointer {
+pub(crate) struct AtomicFileCheckpointer {
     dir: PathBuf,
     name: &'static str,
 }
 
 impl AtomicFileCheckpointer {
     /// Checkpoints named `<name>-<epoch>.bpk` in `dir` (Burn's own naming).
-    pub fn new(dir: &Path, name: &'static str) -> Self {
+    pub(crate) fn new(dir: &Path, name: &'static str) -> Self {
         Self {
             dir: dir.to_owned(),
             name,
@@ -64,95 +61,23 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
     }
 }
 
-/// When a phase saves a checkpoint, and the history saved with it.
+/// Where the history of the epochs up to `epoch` is saved beside Burn's records of that epoch.
+pub(crate) fn history_path(dir: &Path, epoch: usize) -> PathBuf {
+    dir.join(format!("history-{epoch}.json"))
+}
+
+/// Which epochs a phase saves a checkpoint at, and which older ones it deletes.
 ///
 /// A checkpoint is saved at the first epoch that ends at least `interval` after the previous save
 /// (or the phase's start), and always at the phase's last epoch; the two newest are kept, so a
 /// resumed run always finds a complete one. Burn's default saves every epoch (and the one with the
-/// best validation loss, which this protocol never reads). Each save is three files, each synced
-/// with its directory ([`imdb_data::atomic`]): measured here, that was a fifth of the baseline's
-/// phase 1 (median 0.94 s with a save every epoch, 0.75 s with this), where an epoch takes 40 ms.
-/// An interrupted run resumed from an older checkpoint recomputes the epochs after it, and since
-/// shuffling and dropout depend only on (seed, epoch) it ends with the same floats; at most
+/// best validation loss, which this protocol never reads), and each save is three files synced
+/// with their directory: for a run whose epochs take tens of milliseconds, a large share of its
+/// time. An interrupted run resumed from an older checkpoint recomputes the epochs after it, and
+/// since shuffling and dropout depend only on (seed, epoch) it ends with the same floats; at most
 /// `interval` plus an epoch of work is redone.
-///
-/// Burn calls the strategy at every epoch's end, after the epoch's metrics are in its event
-/// store, so this is also where the phase's history is recorded: each epoch's means go into the
-/// phase's shared history, and a save writes the history so far beside the Burn records as
-/// `history-<epoch>.json` (written first and deleted first, so every epoch whose model is kept
-/// has its history). The per-batch values themselves stay in memory (`metric_log.rs`).
 #[derive(Debug)]
-pub struct CheckpointEvery {
-    schedule: SaveSchedule,
-    dir: PathBuf,
-    history: SharedHistory,
-}
-
-impl CheckpointEvery {
-    /// Saves into `dir` at most once per `interval` (zero: every epoch) and at epoch
-    /// `last_epoch`, recording every epoch into `history` (which holds the epochs before the
-    /// first this run trains, for a resumed run).
-    pub(crate) fn new(
-        interval: Duration,
-        last_epoch: usize,
-        dir: &Path,
-        history: SharedHistory,
-    ) -> Self {
-        Self {
-            schedule: SaveSchedule::new(interval, last_epoch),
-            dir: dir.to_owned(),
-            history,
-        }
-    }
-}
-
-impl CheckpointingStrategy for CheckpointEvery {
-    /// # Panics
-    /// If the history cannot be written: as Burn's checkpointer does for its own records, the
-    /// run stops with a message naming the file.
-    fn checkpointing(
-        &mut self,
-        epoch: usize,
-        store: &EventStoreClient,
-    ) -> Vec<CheckpointingAction> {
-        let metrics = EpochMetrics::from_store(store, epoch);
-        let mut history = self.history.lock().expect("history lock");
-        history.push(metrics);
-        // The monitor stops the run at a non-finite loss; a checkpoint of it would only diverge
-        // again when resumed (and JSON has no NaN).
-        if !metrics.is_finite() {
-            return Vec::new();
-        }
-        let actions = self.schedule.at_end_of(epoch);
-        for action in &actions {
-            let result = match action {
-                CheckpointingAction::Save => {
-                    let json = serde_json::to_string(&*history).expect("finite metrics serialise");
-                    imdb_data::atomic::write(&history_path(&self.dir, epoch), json.as_bytes())
-                        .map_err(|e| (epoch, e))
-                }
-                CheckpointingAction::Delete(old) => {
-                    match std::fs::remove_file(history_path(&self.dir, *old)) {
-                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err((*old, e)),
-                        _ => Ok(()),
-                    }
-                }
-            };
-            if let Err((epoch, e)) = result {
-                panic!("writing {}: {e}", history_path(&self.dir, epoch).display());
-            }
-        }
-        actions
-    }
-}
-
-fn history_path(dir: &Path, epoch: usize) -> PathBuf {
-    dir.join(format!("history-{epoch}.json"))
-}
-
-/// The time-based part of [`CheckpointEvery`]: which epochs to save and which to delete.
-#[derive(Debug)]
-struct SaveSchedule {
+pub(crate) struct SaveSchedule {
     interval: Duration,
     last_epoch: usize,
     since: Instant,
@@ -160,7 +85,8 @@ struct SaveSchedule {
 }
 
 impl SaveSchedule {
-    fn new(interval: Duration, last_epoch: usize) -> Self {
+    /// A schedule saving at most once per `interval` (zero: every epoch) and at `last_epoch`.
+    pub(crate) fn new(interval: Duration, last_epoch: usize) -> Self {
         Self {
             interval,
             last_epoch,
@@ -170,7 +96,7 @@ impl SaveSchedule {
     }
 
     /// What to do when `epoch` ends (the metrics play no part).
-    fn at_end_of(&mut self, epoch: usize) -> Vec<CheckpointingAction> {
+    pub(crate) fn at_end_of(&mut self, epoch: usize) -> Vec<CheckpointingAction> {
         if epoch < self.last_epoch && self.since.elapsed() < self.interval {
             return Vec::new();
         }
@@ -192,7 +118,10 @@ impl SaveSchedule {
 ///
 /// # Errors
 /// The file that cannot be read, and why.
-pub fn read_checkpoint(dir: &Path, epoch: usize) -> Result<Vec<EpochMetrics>, (PathBuf, String)> {
+pub(crate) fn read_checkpoint(
+    dir: &Path,
+    epoch: usize,
+) -> Result<Vec<EpochMetrics>, (PathBuf, String)> {
     use burn::optim::OptimizerRecord;
     use burn::optim::lr_scheduler::LrSchedulerRecord;
     use burn::store::ModuleRecord;
@@ -202,14 +131,11 @@ pub fn read_checkpoint(dir: &Path, epoch: usize) -> Result<Vec<EpochMetrics>, (P
     <OptimizerRecord as Checkpoint>::load(path("optim")).map_err(named("optim"))?;
     <LrSchedulerRecord as Checkpoint>::load(path("scheduler")).map_err(named("scheduler"))?;
     let path = history_path(dir, epoch);
-    std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|json| parse_history(&json, epoch))
-        .map_err(|e| (path, e))
+    History::load(&path, epoch).map_err(|e| (path, e))
 }
 
 /// The last epoch whose model, optimizer, scheduler and history are all in `dir` (0 if none).
-pub fn last_complete_checkpoint(dir: &Path) -> usize {
+pub(crate) fn last_complete_checkpoint(dir: &Path) -> usize {
     let Ok(listing) = std::fs::read_dir(dir) else {
         return 0;
     };

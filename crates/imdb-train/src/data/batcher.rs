@@ -1,7 +1,7 @@
-//! Batching reviews into model inputs for Burn: kept beside the training step it feeds, so the
-//! data crate needs no model and the model crate no data.
+//! Batching reviews into model inputs for Burn: kept beside the training that feeds them, so
+//! the data crate needs no model and the model crate no data.
 
-use crate::host::prefetch;
+use crate::cpu::memory::prefetch;
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use imdb_data::ImdbItem;
@@ -109,7 +109,7 @@ impl MultiHotBatcher {
 
     /// Builds a batch straight from borrowed reviews (no per-review allocation), on `device`.
     ///
-    /// Sparse batches stay on the host (the model decides where the first layer runs); rows that
+    /// Sparse batches stay in the CPU's memory (the plan decides where the first layer runs); rows that
     /// are already sorted and distinct ([`imdb_data::ImdbDataset::word_sets`]) are copied, others
     /// are sorted here.
     ///
@@ -120,20 +120,23 @@ impl MultiHotBatcher {
         reviews: impl IntoIterator<Item = (&'a [u32], u8)>,
         device: &Device,
     ) -> ImdbBatch {
-        self.host_batch(reviews).to_device(device)
+        self.prepare(reviews).to_device(device)
     }
 
-    /// The host half of [`batch_reviews`](Self::batch_reviews): everything but the tensors, so
+    /// [`batch_reviews`](Self::batch_reviews) but the tensors, so
     /// another thread can build the next batch while the current one trains.
     ///
     /// # Panics
     /// If a token is `>= num_words` (see [`multi_hot`](Self::multi_hot)).
-    pub fn host_batch<'a>(&self, reviews: impl IntoIterator<Item = (&'a [u32], u8)>) -> HostBatch {
+    pub(crate) fn prepare<'a>(
+        &self,
+        reviews: impl IntoIterator<Item = (&'a [u32], u8)>,
+    ) -> PreparedBatch {
         let (inputs, labels) = match self.kind {
             InputKind::Dense => {
                 let (buf, labels) = self.multi_hot(reviews);
                 let width = self.num_words;
-                (HostInputs::Dense { buf, width }, labels)
+                (PreparedInputs::Dense { buf, width }, labels)
             }
             InputKind::Sparse => {
                 let (rows, labels): (Vec<&[u32]>, Vec<i64>) = reviews
@@ -151,50 +154,45 @@ impl MultiHotBatcher {
                 let width = self.num_words;
                 let csr = SparseBatch::from_rows(rows, width)
                     .unwrap_or_else(|e| panic!("{e}: encode with num_words <= {width}"));
-                (HostInputs::Sparse(csr), labels)
+                (PreparedInputs::Sparse(csr), labels)
             }
         };
-        HostBatch { inputs, labels }
+        PreparedBatch { inputs, labels }
     }
 }
 
-/// How many rows ahead [`MultiHotBatcher::host_batch`] asks for a sparse row: a few row copies
+/// How many rows ahead [`MultiHotBatcher::prepare`] asks for a sparse row: a few row copies
 /// (~130 ids each for 10,000 words) cover a load from memory.
 const PREFETCH_ROWS_AHEAD: usize = 4;
 
-/// A batch before its tensors exist: see [`MultiHotBatcher::host_batch`].
+/// A batch before its tensors exist: see [`MultiHotBatcher::prepare`].
 #[derive(Clone, Debug)]
-pub struct HostBatch {
-    inputs: HostInputs,
+pub(crate) struct PreparedBatch {
+    inputs: PreparedInputs,
     labels: Vec<i64>,
 }
 
 #[derive(Clone, Debug)]
-enum HostInputs {
+enum PreparedInputs {
     Dense { buf: Vec<f32>, width: usize },
     Sparse(SparseBatch),
 }
 
-impl HostBatch {
+impl PreparedBatch {
     /// Number of reviews.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.labels.len()
     }
 
-    /// Whether the batch holds no review.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Makes the batch's tensors on `device` (sparse inputs stay on the host).
-    pub fn to_device(self, device: &Device) -> ImdbBatch {
+    /// Makes the batch's tensors on `device` (sparse inputs stay in the CPU's memory).
+    pub(crate) fn to_device(self, device: &Device) -> ImdbBatch {
         let n = self.labels.len();
         let inputs = match self.inputs {
-            HostInputs::Dense { buf, width } => {
+            PreparedInputs::Dense { buf, width } => {
                 let x = Tensor::from_data(TensorData::new(buf, [n, width]), device);
                 MlpInput::Dense(x)
             }
-            HostInputs::Sparse(csr) => MlpInput::Sparse(csr),
+            PreparedInputs::Sparse(csr) => MlpInput::Sparse(csr),
         };
         let targets = Tensor::from_data(TensorData::new(self.labels, [n]), device);
         ImdbBatch { inputs, targets }

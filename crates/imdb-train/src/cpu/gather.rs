@@ -1,18 +1,22 @@
-//! The host first layer's two loops, the CPU plan's `x·W₀` and its transpose, compiled for the
-//! CPU's vector width. Used by the host step ([`crate::host_step`]).
+//! The first layer's two loops, `x·W₀` as a gather-sum and its transpose as a scatter-add,
+//! compiled for the CPU's vector width ([`vectorized`]) and each row width ([`by_width`]).
 //!
 //! - forward, a gather-sum: `z[r] = Σ_{i ∈ row r} s_i·W₀[i]` (`nnz × units` adds, reading only
-//!   the kernel rows of words that occur, straight from the backend's buffer: no copy of `W₀`;
+//!   the kernel rows of words that occur, straight from the tensor's buffer: no copy of `W₀`;
 //!   `s_i` the model's input weights, 1 without them);
-//! - backward, a scatter-add: `∂W₀[i] = Σ_{rows r holding i} ∂z[r]`, for the rows the batch
-//!   touched only ([`row_sparse`](crate::row_sparse)), or into a dense `[width, units]` gradient
-//!   when an L2 penalty gives every row of `W₀` a gradient anyway.
+//! - backward, a scatter-add: `∂W₀[i] = Σ_{rows r holding i} ∂z[r]`, into a line per touched row
+//!   ([`super::sparse_grad`]) or into a dense `[width, units]` gradient when an L2 penalty gives
+//!   every row of `W₀` a gradient anyway; then [`scale_lines`] applies the input weights.
 
 use imdb_model::SparseBatch;
 
-use crate::host::vectorized;
+use super::memory::vectorized;
+use super::width::{RowLoop, by_width};
 
 /// `out[r] = Σ_{i ∈ row r} s_i·kernel[i]`, rows of `units` floats (`s_i = 1` without `scale`).
+///
+/// # Shapes
+/// - `kernel`: `[width, units]`; `scale`: `[width]`; returns `[batch_size, units]`
 pub(crate) fn gather_sum(
     kernel: &[f32],
     units: usize,
@@ -30,7 +34,7 @@ pub(crate) fn gather_sum(
     out
 }
 
-/// [`gather_sum`]'s loops, compiled for the CPU's vector width ([`vectorized`]).
+/// [`gather_sum`]'s loops.
 struct GatherSum<'a> {
     kernel: &'a [f32],
     units: usize,
@@ -44,29 +48,44 @@ impl pulp::WithSimd for GatherSum<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
+        by_width(self.units, self)
+    }
+}
+
+impl RowLoop for GatherSum<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn fixed<const U: usize>(self) {
         let Self {
             kernel,
-            units,
             input,
             scale,
             out,
+            ..
         } = self;
-        // Common widths get a loop over fixed-size rows, which the compiler turns into a few
-        // vector adds per word; the unweighted loop is its own instance, without the multiplies.
-        match (units, scale) {
-            (16, None) => gather_rows::<16>(kernel, out, input, |_| 1.0),
-            (16, Some(s)) => gather_rows::<16>(kernel, out, input, |i| s[i]),
-            (32, None) => gather_rows::<32>(kernel, out, input, |_| 1.0),
-            (32, Some(s)) => gather_rows::<32>(kernel, out, input, |i| s[i]),
-            _ => {
-                for (r, acc) in out.chunks_exact_mut(units).enumerate() {
-                    for &i in input.row(r) {
-                        let start = i as usize * units;
-                        let w = scale.map_or(1.0, |s| s[i as usize]);
-                        for (a, k) in acc.iter_mut().zip(&kernel[start..start + units]) {
-                            *a += w * k;
-                        }
-                    }
+        // The unweighted loop is its own instance, without the multiplies.
+        match scale {
+            None => gather_rows::<U>(kernel, out, input, |_| 1.0),
+            Some(s) => gather_rows::<U>(kernel, out, input, |i| s[i]),
+        }
+    }
+
+    #[inline(always)]
+    fn any(self, units: usize) {
+        let Self {
+            kernel,
+            input,
+            scale,
+            out,
+            ..
+        } = self;
+        for (r, acc) in out.chunks_exact_mut(units).enumerate() {
+            for &i in input.row(r) {
+                let start = i as usize * units;
+                let w = scale.map_or(1.0, |s| s[i as usize]);
+                for (a, k) in acc.iter_mut().zip(&kernel[start..start + units]) {
+                    *a += w * k;
                 }
             }
         }
@@ -99,7 +118,10 @@ fn gather_rows<const U: usize>(
 
 /// The gather-sum's transpose: adds `grad_z[r]` into line `line_of(i)` of `out` (lines of
 /// `units` floats) for every word `i` of row `r`. The dense gradient has a line per row of `W₀`
-/// (`line_of` the identity); the row-sparse one a line per touched row ([`row_sparse`]).
+/// (`line_of` the identity); the row-sparse one a line per touched row.
+///
+/// # Shapes
+/// - `grad_z`: `[batch_size, units]`; `out`: `[lines, units]`
 pub(crate) fn scatter_add<F: Fn(u32) -> usize>(
     grad_z: &[f32],
     units: usize,
@@ -116,7 +138,7 @@ pub(crate) fn scatter_add<F: Fn(u32) -> usize>(
     });
 }
 
-/// [`scatter_add`]'s loops, compiled for the CPU's vector width ([`vectorized`]).
+/// [`scatter_add`]'s loops.
 struct ScatterAdd<'a, F> {
     grad_z: &'a [f32],
     units: usize,
@@ -130,50 +152,39 @@ impl<F: Fn(u32) -> usize> pulp::WithSimd for ScatterAdd<'_, F> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Self {
-            grad_z,
-            units,
-            input,
-            out,
-            line_of,
-        } = self;
-        // As in the gather-sum: fixed-size rows for the common widths, a few vector adds per
-        // word.
-        match units {
-            16 => scatter_rows::<16>(grad_z, input, out, line_of),
-            32 => scatter_rows::<32>(grad_z, input, out, line_of),
-            _ => {
-                for (r, g) in grad_z.chunks_exact(units).enumerate() {
-                    for &i in input.row(r) {
-                        let start = line_of(i) * units;
-                        add_assign(&mut out[start..start + units], g);
-                    }
-                }
-            }
-        }
+        by_width(self.units, self)
     }
 }
 
-#[inline(always)]
-fn scatter_rows<const U: usize>(
-    grad_z: &[f32],
-    input: &SparseBatch,
-    out: &mut [f32],
-    line_of: impl Fn(u32) -> usize,
-) {
-    let (out, _) = out.as_chunks_mut::<U>();
-    let (grad_z, _) = grad_z.as_chunks::<U>();
-    for (r, g) in grad_z.iter().enumerate() {
-        let g: [f32; U] = *g; // in registers for the whole row
-        for &i in input.row(r) {
-            add_assign(&mut out[line_of(i)], &g);
+impl<F: Fn(u32) -> usize> RowLoop for ScatterAdd<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn fixed<const U: usize>(self) {
+        let (out, _) = self.out.as_chunks_mut::<U>();
+        let (grad_z, _) = self.grad_z.as_chunks::<U>();
+        for (r, g) in grad_z.iter().enumerate() {
+            let g: [f32; U] = *g; // in registers for the whole row
+            for &i in self.input.row(r) {
+                add_assign(&mut out[(self.line_of)(i)], &g);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn any(self, units: usize) {
+        for (r, g) in self.grad_z.chunks_exact(units).enumerate() {
+            for &i in self.input.row(r) {
+                let start = (self.line_of)(i) * units;
+                add_assign(&mut self.out[start..start + units], g);
+            }
         }
     }
 }
 
 /// Multiplies line `i` of `out` (lines of `units` floats) by `scale[i]`: the input weights of a
 /// dense `W₀` gradient, applied to the sums (`s_i` is the same for every review holding `i`).
-/// A pass over the whole gradient, compiled for the CPU's vector width ([`vectorized`]).
+/// A pass over the whole gradient.
 pub(crate) fn scale_lines(out: &mut [f32], units: usize, scale: &[f32]) {
     vectorized(ScaleLines { out, units, scale });
 }
@@ -190,27 +201,29 @@ impl pulp::WithSimd for ScaleLines<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Self { out, units, scale } = self;
-        // Fixed-size lines for the common widths: two vector multiplies a line, where a loop of
-        // run-time length did not vectorise.
-        match units {
-            16 => scale_fixed::<16>(out, scale),
-            32 => scale_fixed::<32>(out, scale),
-            _ => {
-                for (line, &s) in out.chunks_exact_mut(units).zip(scale) {
-                    line.iter_mut().for_each(|g| *g *= s);
-                }
-            }
-        }
+        by_width(self.units, self)
     }
 }
 
-#[inline(always)]
-fn scale_fixed<const U: usize>(out: &mut [f32], scale: &[f32]) {
-    let (out, _) = out.as_chunks_mut::<U>();
-    for (line, &s) in out.iter_mut().zip(scale) {
-        for g in line.iter_mut() {
-            *g *= s;
+impl RowLoop for ScaleLines<'_> {
+    type Output = ();
+
+    // Fixed-size lines: two vector multiplies a line, where a loop of run-time length did not
+    // vectorise.
+    #[inline(always)]
+    fn fixed<const U: usize>(self) {
+        let (out, _) = self.out.as_chunks_mut::<U>();
+        for (line, &s) in out.iter_mut().zip(self.scale) {
+            for g in line.iter_mut() {
+                *g *= s;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn any(self, units: usize) {
+        for (line, &s) in self.out.chunks_exact_mut(units).zip(self.scale) {
+            line.iter_mut().for_each(|g| *g *= s);
         }
     }
 }
@@ -226,7 +239,7 @@ fn add_assign(acc: &mut [f32], x: &[f32]) {
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-    use crate::host::widest;
+    use crate::cpu::memory::widest;
     use pulp::{Simd, WithSimd};
     use rand::{Rng, SeedableRng};
 

@@ -7,7 +7,7 @@
 //! Training without shuffling (Keras's `shuffle=False`, [`Schedule::Training`]) keeps the
 //! reseeding.
 
-use crate::batcher::{HostBatch, ImdbBatch, InputKind, MultiHotBatcher};
+use super::batcher::{ImdbBatch, InputKind, MultiHotBatcher, PreparedBatch};
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::tensor::Device;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 
 /// Batches of a dataset, optionally shuffled per epoch.
-pub struct ReviewLoader {
+pub(crate) struct ReviewLoader {
     dataset: ImdbDataset,
     batcher: MultiHotBatcher,
     batch_size: usize,
@@ -31,7 +31,7 @@ pub struct ReviewLoader {
 
 /// What a loader does at the start of each epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Schedule {
+pub(crate) enum Schedule {
     /// Evaluation: the dataset's order every epoch, and the device's generator left alone.
     Evaluation,
     /// Training: the device reseeded from `(seed, epoch)` (dropout masks), and the reviews
@@ -47,7 +47,7 @@ pub enum Schedule {
 impl ReviewLoader {
     /// A loader over `dataset` on `device`. For training, `first_epoch` is the number of
     /// epochs already done (non-zero when resuming).
-    pub fn new(
+    pub(crate) fn new(
         dataset: ImdbDataset,
         batcher: MultiHotBatcher,
         batch_size: usize,
@@ -134,8 +134,8 @@ impl ReviewLoader {
 ///
 /// Sparse batches are built one or two ahead on a worker thread: gathering a shuffled batch's
 /// reviews is memory-bound (each review a cache miss), and profiled inside the training loop,
-/// where every step evicts the data, it was a third of an epoch. The worker builds the host side
-/// of the next batches ([`HostBatch`]) while the current one trains; tensors are made on the
+/// where every step evicts the data, it was a third of an epoch. The worker builds all but the tensors
+/// of the next batches ([`PreparedBatch`]) while the current one trains; tensors are made on the
 /// calling thread. Dense batches are built in place: their step is a matmul that already keeps
 /// both cores of the development machine busy, and a worker writing 20 MB buffers beside it
 /// made dense epochs slower, not faster. Order and content are the same either way.
@@ -148,7 +148,7 @@ struct ReviewIter<'a> {
 }
 
 enum Source {
-    Worker(Receiver<HostBatch>),
+    Worker(Receiver<PreparedBatch>),
     Inline { order: Vec<usize>, next: usize },
 }
 
@@ -168,7 +168,7 @@ impl<'a> ReviewIter<'a> {
     }
 }
 
-fn spawn_worker(loader: &ReviewLoader, order: Vec<usize>) -> Receiver<HostBatch> {
+fn spawn_worker(loader: &ReviewLoader, order: Vec<usize>) -> Receiver<PreparedBatch> {
     // Two batches ahead is enough to hide the gather behind a step.
     let (sender, batches) = sync_channel(2);
     let (dataset, batcher) = (loader.dataset.clone(), loader.batcher.clone());
@@ -177,7 +177,7 @@ fn spawn_worker(loader: &ReviewLoader, order: Vec<usize>) -> Receiver<HostBatch>
         .name("batcher".into())
         .spawn(move || {
             for ids in order.chunks(batch_size) {
-                let batch = batcher.host_batch(ids.iter().map(|&i| dataset.review(i)));
+                let batch = batcher.prepare(ids.iter().map(|&i| dataset.review(i)));
                 // The receiver is gone when an epoch stops early: nothing left to do.
                 if sender.send(batch).is_err() {
                     return;
@@ -203,7 +203,7 @@ impl Iterator for ReviewIter<'_> {
                 let dataset = &self.loader.dataset;
                 self.loader
                     .batcher
-                    .host_batch(ids.iter().map(|&i| dataset.review(i)))
+                    .prepare(ids.iter().map(|&i| dataset.review(i)))
             }
             // Ends when the worker has sent every batch and hung up; if it hung up early
             // (a panic), say so rather than end the epoch short in silence.

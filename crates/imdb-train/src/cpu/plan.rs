@@ -3,37 +3,36 @@
 
 use std::fmt;
 
-use burn::module::ParamGroup;
+use burn::module::{ParamGroup, ParamId};
 use burn::optim::ModuleOptimizer;
 use imdb_model::MlpConfig;
 use serde::{Deserialize, Serialize};
 
+use super::optim::LazyRmsProp;
+use super::sparse_grad::SparseGradients;
 use crate::backend_kind::BackendKind;
-use crate::batcher::InputKind;
 use crate::config::RmsPropKerasConfig;
-use crate::rmsprop::LazyRmsProp;
-
-/// Path of the first kernel `W₀` inside [`crate::Classifier`], as Burn's optimizer names it.
-const FIRST_KERNEL: &str = "mlp.hidden.0.weight";
+use crate::data::InputKind;
+use crate::rmsprop::UpdateForm;
 
 /// Evaluation batches of a sparse plan: nothing is updated between them, so their size does
 /// not change a number (the epoch loss is a per-review mean either way), and fewer, larger
 /// batches pay Burn's per-step overhead less often. Dense plans keep the training batch size:
 /// a 4,096-row dense batch of 10,000 words would be 164 MB.
-pub const SPARSE_EVAL_BATCH: usize = 4096;
+const SPARSE_EVAL_BATCH: usize = 4096;
 
-/// The lazy RMSprop pays when a batch touches less than this fraction of `W₀`'s rows. Measured
-/// here (release, Flex, 2 cores, the optimizer step alone with the gradient it is handed, 100,000
-/// and 200,000 rows of 16): the lazy step wins at 10% of the rows (2.7 against 3.5 ms, 5.3
-/// against 7.3 ms) and loses at 20% (4.5 against 3.3 ms, 8.5 against 7.5 ms), because it jumps
-/// between rows where the dense loop streams; at 10,000 rows (in cache) the dense loop wins from
-/// 5% on. The seed's batches touch 75% of a 10,000-word kernel, the bigram experiment's 58% of
-/// 50,000 rows and 39% of 100,000, `nb_trigrams` 32% of 200,000: all take the dense loop.
-pub const LAZY_BELOW: f64 = 0.15;
+/// The lazy RMSprop pays when a batch touches less than this fraction of `W₀`'s rows: it jumps
+/// between the rows it updates where the dense loop streams through all of them. Measured on
+/// the optimizer step alone at 100,000 and 200,000 rows (see the performance pages of `docs/`);
+/// every experiment of the study touches more, so it is the dense loop there.
+const LAZY_BELOW: f64 = 0.15;
 
 /// The fraction of a `width`-row first kernel that one batch of `reviews` touches: the distinct
 /// ids among them over `width`. The plan measures it on the first training batch.
-pub fn touched_fraction<'a>(reviews: impl IntoIterator<Item = &'a [u32]>, width: usize) -> f64 {
+pub(crate) fn touched_fraction<'a>(
+    reviews: impl IntoIterator<Item = &'a [u32]>,
+    width: usize,
+) -> f64 {
     let mut seen = vec![false; width];
     let mut distinct = 0usize;
     for &i in reviews.into_iter().flatten() {
@@ -56,9 +55,10 @@ pub enum FirstLayer {
     /// Word ids through Burn's `select` / `select_assign` on the device, differentiated by Burn:
     /// for GPUs, whose kernel should not travel to the host each step.
     DeviceSparse,
-    /// Word ids through a gather-sum loop over the host buffer of `W₀`, with a hand-written
-    /// scatter-add backward (`first_layer.rs`): for CPU backends.
-    HostSparse,
+    /// Word ids through this crate's gather-sum over `W₀`'s buffer, the whole step as loops
+    /// ([`crate::cpu`]): for CPU backends.
+    #[serde(alias = "host-sparse")]
+    CpuSparse,
 }
 
 /// How Keras's RMSprop updates the weights.
@@ -67,10 +67,11 @@ pub enum FirstLayer {
 pub enum OptimizerPath {
     /// Tensor ops on the device.
     TensorOps,
-    /// One host loop per parameter (CPU backends).
-    HostLoop,
-    /// Host loops, and for `W₀` only the rows the batch touched, with their pending velocity
-    /// decay ([`LazyRmsProp`]).
+    /// One loop per parameter on the CPU.
+    #[serde(alias = "host-loop")]
+    CpuLoop,
+    /// Loops on the CPU, and for `W₀` only the rows the batch touched, with their pending
+    /// velocity decay ([`LazyRmsProp`]).
     LazyFirstKernel,
 }
 
@@ -87,24 +88,28 @@ impl ExecutionPlan {
     /// The plan for `model` on `backend` with batches of `input`, whose training batches touch
     /// the fraction `touched` of `W₀`'s rows ([`touched_fraction`]):
     ///
-    /// - dense input: the matmul, RMSprop as host loops on a CPU, as tensor ops on a GPU;
+    /// - dense input: the matmul, RMSprop as CPU loops on a CPU, as tensor ops on a GPU;
     /// - sparse input on a GPU: `select` / `select_assign` and tensor ops;
-    /// - sparse input on a CPU: the host gather-sum, and the lazy RMSprop on `W₀` when a batch
+    /// - sparse input on a CPU: the CPU step's gather-sum, and the lazy RMSprop on `W₀` when a batch
     ///   touches less than [`LAZY_BELOW`] of its rows and no L2 penalty gives every row a
-    ///   gradient at every step; otherwise the dense host loop.
-    pub fn choose(backend: BackendKind, input: InputKind, model: &MlpConfig, touched: f64) -> Self {
-        let host = backend.is_host();
-        let (first_layer, optimizer) = match (input, host) {
-            (InputKind::Dense, true) => (FirstLayer::Dense, OptimizerPath::HostLoop),
+    ///   gradient at every step; otherwise the dense CPU loop.
+    pub(crate) fn choose(
+        backend: BackendKind,
+        input: InputKind,
+        model: &MlpConfig,
+        touched: f64,
+    ) -> Self {
+        let (first_layer, optimizer) = match (input, backend.is_cpu()) {
+            (InputKind::Dense, true) => (FirstLayer::Dense, OptimizerPath::CpuLoop),
             (InputKind::Dense, false) => (FirstLayer::Dense, OptimizerPath::TensorOps),
             (InputKind::Sparse, false) => (FirstLayer::DeviceSparse, OptimizerPath::TensorOps),
             (InputKind::Sparse, true) if model.l2.is_some() => {
-                (FirstLayer::HostSparse, OptimizerPath::HostLoop)
+                (FirstLayer::CpuSparse, OptimizerPath::CpuLoop)
             }
             (InputKind::Sparse, true) if touched >= LAZY_BELOW => {
-                (FirstLayer::HostSparse, OptimizerPath::HostLoop)
+                (FirstLayer::CpuSparse, OptimizerPath::CpuLoop)
             }
-            (InputKind::Sparse, true) => (FirstLayer::HostSparse, OptimizerPath::LazyFirstKernel),
+            (InputKind::Sparse, true) => (FirstLayer::CpuSparse, OptimizerPath::LazyFirstKernel),
         };
         Self {
             first_layer,
@@ -116,28 +121,34 @@ impl ExecutionPlan {
     pub fn input(self) -> InputKind {
         match self.first_layer {
             FirstLayer::Dense => InputKind::Dense,
-            FirstLayer::DeviceSparse | FirstLayer::HostSparse => InputKind::Sparse,
+            FirstLayer::DeviceSparse | FirstLayer::CpuSparse => InputKind::Sparse,
         }
     }
 
     /// Reviews per validation and test batch, given the training batch size.
-    pub fn eval_batch_size(self, train_batch: usize) -> usize {
+    pub(crate) fn eval_batch_size(self, train_batch: usize) -> usize {
         match self.first_layer {
             FirstLayer::Dense => train_batch,
-            FirstLayer::DeviceSparse | FirstLayer::HostSparse => train_batch.max(SPARSE_EVAL_BATCH),
+            FirstLayer::DeviceSparse | FirstLayer::CpuSparse => train_batch.max(SPARSE_EVAL_BATCH),
         }
     }
 
-    /// Keras's RMSprop with `config`'s settings, on this plan's path, for epochs of
-    /// `epoch_steps` training batches (the lazy path catches up its pending decay at each
-    /// epoch's end, see [`LazyRmsProp`]).
-    pub fn optimizer(self, config: &RmsPropKerasConfig, epoch_steps: usize) -> ModuleOptimizer {
+    /// Keras's RMSprop with `config`'s settings on this plan's path. On the lazy path, the
+    /// first kernel (`first_kernel`, its `ParamId`) gets the [`LazyRmsProp`], which receives
+    /// its gradients from the step through `gradients`.
+    pub(crate) fn optimizer(
+        self,
+        config: &RmsPropKerasConfig,
+        first_kernel: ParamId,
+        gradients: &SparseGradients,
+    ) -> ModuleOptimizer {
+        let cpu = || ModuleOptimizer::from(config.optimizer(UpdateForm::CpuLoop));
         match self.optimizer {
             OptimizerPath::TensorOps => config.init(),
-            OptimizerPath::HostLoop => config.init_host(),
-            OptimizerPath::LazyFirstKernel => config.init_host().with_group(
-                ParamGroup::from_path(FIRST_KERNEL),
-                LazyRmsProp::new(config, epoch_steps),
+            OptimizerPath::CpuLoop => cpu(),
+            OptimizerPath::LazyFirstKernel => cpu().with_group(
+                ParamGroup::from_ids(vec![first_kernel]),
+                LazyRmsProp::new(config, first_kernel, gradients.clone()),
                 None,
             ),
         }
@@ -149,12 +160,12 @@ impl fmt::Display for ExecutionPlan {
         let first = match self.first_layer {
             FirstLayer::Dense => "dense matmul",
             FirstLayer::DeviceSparse => "sparse select on the device",
-            FirstLayer::HostSparse => "sparse gather-sum on the host",
+            FirstLayer::CpuSparse => "sparse gather-sum on the CPU",
         };
         let optim = match self.optimizer {
             OptimizerPath::TensorOps => "RMSprop as tensor ops",
-            OptimizerPath::HostLoop => "RMSprop as host loops",
-            OptimizerPath::LazyFirstKernel => "RMSprop as host loops, lazy on W0's touched rows",
+            OptimizerPath::CpuLoop => "RMSprop as CPU loops",
+            OptimizerPath::LazyFirstKernel => "RMSprop as CPU loops, lazy on W0's touched rows",
         };
         write!(f, "first layer: {first}; {optim}")
     }
@@ -175,15 +186,15 @@ mod tests {
         use {FirstLayer as F, OptimizerPath as O};
         assert_eq!(
             plan(BackendKind::Flex, InputKind::Sparse, &plain),
-            (F::HostSparse, O::LazyFirstKernel)
+            (F::CpuSparse, O::LazyFirstKernel)
         );
         assert_eq!(
             plan(BackendKind::NdArray, InputKind::Sparse, &l2),
-            (F::HostSparse, O::HostLoop)
+            (F::CpuSparse, O::CpuLoop)
         );
         assert_eq!(
             plan(BackendKind::Flex, InputKind::Dense, &plain),
-            (F::Dense, O::HostLoop)
+            (F::Dense, O::CpuLoop)
         );
         assert_eq!(
             plan(BackendKind::Wgpu, InputKind::Sparse, &plain),
@@ -195,14 +206,19 @@ mod tests {
         );
         // A batch touching most rows: the streaming loop beats the lazy one.
         let dense_rows = ExecutionPlan::choose(BackendKind::Flex, InputKind::Sparse, &plain, 0.75);
-        assert_eq!(dense_rows.optimizer, O::HostLoop);
+        assert_eq!(dense_rows.optimizer, O::CpuLoop);
         let p = ExecutionPlan::choose(BackendKind::Flex, InputKind::Sparse, &plain, 0.05);
         assert_eq!(p.input(), InputKind::Sparse);
         assert_eq!(p.eval_batch_size(512), SPARSE_EVAL_BATCH);
         assert_eq!(
             serde_json::to_string(&p).unwrap(),
-            r#"{"first_layer":"host-sparse","optimizer":"lazy-first-kernel"}"#
+            r#"{"first_layer":"cpu-sparse","optimizer":"lazy-first-kernel"}"#
         );
+        // Results written when these were called host-sparse and host-loop still read.
+        let old: ExecutionPlan =
+            serde_json::from_str(r#"{"first_layer":"host-sparse","optimizer":"host-loop"}"#)
+                .unwrap();
+        assert_eq!((old.first_layer, old.optimizer), (F::CpuSparse, O::CpuLoop));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The model as Burn's `Learner` sees it: one forward for training and validation, Keras's metrics.
+//! The model as Burn's `Learner` sees it: one step for training and validation, on the plan's
+//! path, and the outputs Keras's metrics read.
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -7,54 +8,67 @@ use burn::train::metric::{Adaptor, ItemLazy, LossInput};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use imdb_model::{Loss, Mlp, MlpInput};
 
-use crate::accuracy::BinaryAccuracyInput;
-use crate::batcher::ImdbBatch;
-use crate::host_step::{self, KernelGradient};
-use crate::plan::{ExecutionPlan, FirstLayer, OptimizerPath};
+use super::accuracy::BinaryAccuracyInput;
+use crate::cpu::plan::{ExecutionPlan, FirstLayer, OptimizerPath};
+use crate::cpu::sparse_grad::SparseGradients;
+use crate::cpu::step::{self, FirstKernelGradient, labels_f32};
+use crate::data::ImdbBatch;
 
 /// An [`Mlp`] with the loss it is trained with and the run's [`ExecutionPlan`]. Implements
 /// Burn's `TrainStep` and `InferenceStep` (which the model crate cannot, to stay free of
 /// burn-train).
 #[derive(Module, Debug)]
-pub struct Classifier {
+pub(crate) struct Classifier {
     /// The network.
-    pub mlp: Mlp,
+    pub(crate) mlp: Mlp,
     /// The training loss (a constant of the module, not a parameter).
     #[module(skip)]
-    pub loss: Loss,
+    pub(crate) loss: Loss,
     /// Where the first layer and the optimizer run.
     #[module(skip)]
-    pub plan: ExecutionPlan,
+    pub(crate) plan: ExecutionPlan,
+    /// Where a CPU step leaves `W₀`'s row-sparse gradient for the lazy optimizer (the same
+    /// channel the plan's optimizer was given).
+    #[module(skip)]
+    pub(crate) gradients: SparseGradients,
 }
 
 /// What one step produces: everything the loss and accuracy metrics need.
 #[derive(Debug, Clone)]
-pub struct BinaryOutput {
+pub(crate) struct BinaryOutput {
     /// The mean loss of the batch, L2 penalty included, as Keras reports it. `[1]`
-    pub loss: Tensor<1>,
+    pub(crate) loss: Tensor<1>,
     /// Logits. `[batch, 1]`
-    pub logits: Tensor<2>,
+    pub(crate) logits: Tensor<2>,
     /// Labels, 0 or 1. `[batch]`
-    pub targets: Tensor<1, Int>,
+    pub(crate) targets: Tensor<1, Int>,
 }
 
 impl Classifier {
-    /// The one step of training (`train` says how the host plan hands over `W₀`'s gradient)
-    /// and of evaluation (`None`): the outputs for the metrics, and the gradients when training.
+    /// The one step of training (`train`) and of evaluation: the outputs for the metrics, and
+    /// the gradients when training.
     ///
     /// # Shapes
     /// - `batch.inputs`: multi-hot `[batch, input]`, or its word ids
     /// - `batch.targets`: `[batch]`
     fn run(&self, batch: ImdbBatch, train: bool) -> (BinaryOutput, Option<GradientsParams>) {
         match (self.plan.first_layer, batch.inputs) {
-            // Host loops from the first layer to the loss, and every gradient (host_step.rs).
-            (FirstLayer::HostSparse, MlpInput::Sparse(input)) => {
-                let form = train.then_some(match self.plan.optimizer {
-                    OptimizerPath::LazyFirstKernel => KernelGradient::RowSparse,
-                    OptimizerPath::HostLoop | OptimizerPath::TensorOps => KernelGradient::Dense,
-                });
-                let targets = host_step::targets(&batch.targets);
-                let out = host_step::step(&self.mlp, self.loss, &input, &targets, form);
+            // Loops on the CPU from the first layer to the loss, and every gradient.
+            (FirstLayer::CpuSparse, MlpInput::Sparse(input)) => {
+                let targets = labels_f32(&batch.targets);
+                let out = if train {
+                    let first_kernel = match self.plan.optimizer {
+                        OptimizerPath::LazyFirstKernel => {
+                            FirstKernelGradient::RowSparse(&self.gradients)
+                        }
+                        OptimizerPath::CpuLoop | OptimizerPath::TensorOps => {
+                            FirstKernelGradient::Dense
+                        }
+                    };
+                    step::train(&self.mlp, self.loss, &input, &targets, first_kernel)
+                } else {
+                    step::evaluate(&self.mlp, self.loss, &input, &targets)
+                };
                 let (loss, logits, grads) = out.into_tensors(&batch.targets.device());
                 let output = BinaryOutput {
                     loss,
@@ -138,8 +152,7 @@ impl Adaptor<BinaryAccuracyInput> for BinaryOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batcher::{InputKind, MultiHotBatcher};
-    use crate::row_sparse;
+    use crate::data::{InputKind, MultiHotBatcher};
     use burn::data::dataloader::batcher::Batcher;
     use burn::module::{ModuleVisitor, Param, ParamId};
     use burn::tensor::Device;
@@ -210,6 +223,7 @@ mod tests {
             mlp: mlp.clone(),
             loss,
             plan,
+            gradients: SparseGradients::default(),
         };
         let width = mlp.input_size();
         let batch = MultiHotBatcher::new(width, plan.input()).batch(items.to_vec(), &device);
@@ -244,10 +258,15 @@ mod tests {
                 if gdims == dims {
                     return grad;
                 }
-                // W₀'s row-sparse form: spread back to [width, units].
+                // W₀'s marker: its row-sparse gradient is in the channel, spread back here to
+                // [width, units].
                 let units = dims[1];
+                assert_eq!(gdims, [0, units], "the marker of a row-sparse gradient");
+                let sparse = model.gradients.take(id).expect("the step handed it over");
                 let mut dense = vec![0.0; dims[0] * units];
-                for (i, g) in row_sparse::decode(&grad, [gdims[0], gdims[1]], dims[0], units) {
+                let values = sparse.values().chunks_exact(units);
+                for (&i, g) in sparse.rows().iter().zip(values) {
+                    let i = i as usize;
                     dense[i * units..(i + 1) * units].copy_from_slice(g);
                 }
                 dense
@@ -286,14 +305,14 @@ mod tests {
             };
             use {FirstLayer as F, OptimizerPath as O};
             let items = items(60);
-            let (dense_loss, dense) = step(&mlp, plan(F::Dense, O::HostLoop), &items);
+            let (dense_loss, dense) = step(&mlp, plan(F::Dense, O::CpuLoop), &items);
             let mut plans = vec![
-                plan(F::HostSparse, O::HostLoop),
+                plan(F::CpuSparse, O::CpuLoop),
                 plan(F::DeviceSparse, O::TensorOps),
             ];
             // The lazy plan is only chosen without L2 (the penalty touches every row).
             if l2.is_none() {
-                plans.push(plan(F::HostSparse, O::LazyFirstKernel));
+                plans.push(plan(F::CpuSparse, O::LazyFirstKernel));
             }
             for p in plans {
                 let (loss, grads) = step(&mlp, p, &items);
@@ -318,13 +337,13 @@ mod tests {
         }
     }
 
-    /// The host step against Burn's autodiff of the model's forward (the dense plan) for every
+    /// The CPU step against Burn's autodiff of the model's forward (the dense plan) for every
     /// other shape of network the configs allow: tanh, MSE, three hidden layers, 32 units,
     /// dropout (the same masks: both draw them from the reseeded device generator), no bias in
     /// the way. Loss and every gradient within 1e-6 (f32 sums in other orders), and dropout
     /// really dropped something (the gradients differ from the run without it).
     #[test]
-    fn the_host_step_matches_autodiff_for_every_network_shape() {
+    fn the_cpu_step_matches_autodiff_for_every_network_shape() {
         use imdb_model::HiddenActivation;
         let device = Device::flex().autodiff();
         let items = items(60);
@@ -368,12 +387,12 @@ mod tests {
             // Burn draws a parameter's initial values when it is first read: read them all now,
             // or the first step would draw them after its seeding and get other masks.
             let _ = values(&mlp);
-            let (dense_loss, dense) = step_with(&mlp, loss, plan(F::Dense, O::HostLoop), &items);
-            let host = plan(F::HostSparse, O::HostLoop);
-            let (host_loss, grads) = step_with(&mlp, loss, host, &items);
+            let (dense_loss, dense) = step_with(&mlp, loss, plan(F::Dense, O::CpuLoop), &items);
+            let cpu = plan(F::CpuSparse, O::CpuLoop);
+            let (cpu_loss, grads) = step_with(&mlp, loss, cpu, &items);
             assert!(
-                (host_loss - dense_loss).abs() <= 1e-6,
-                "{name}: {host_loss} vs {dense_loss}"
+                (cpu_loss - dense_loss).abs() <= 1e-6,
+                "{name}: {cpu_loss} vs {dense_loss}"
             );
             assert_eq!(grads.len(), dense.len(), "{name}");
             for (k, (g, d)) in grads.iter().zip(&dense).enumerate() {
@@ -385,15 +404,16 @@ mod tests {
             if config.dropout.is_some() {
                 let without = config.clone().with_dropout(None).init(&device);
                 let without = without.load_record(mlp.clone().into_record());
-                let (_, plain) = step_with(&without, loss, host, &items);
+                let (_, plain) = step_with(&without, loss, cpu, &items);
                 assert_ne!(plain, grads, "{name}: dropout changed nothing");
             }
         }
     }
 
     /// Six optimizer steps through `ExecutionPlan::optimizer` (Burn's `ModuleOptimizer`, as
-    /// the Learner runs it): the lazy plan's parameter group reaches W₀ and moves every weight as
-    /// the dense host loop does, to the bit (the lazy update is exact, see `LazyRmsProp`).
+    /// the Learner runs it): the lazy plan's parameter group (W₀'s `ParamId`) gets W₀'s typed
+    /// gradient and moves every weight as the dense CPU loop does, to the bit (the lazy update
+    /// is exact, see `LazyRmsProp`).
     #[test]
     fn the_lazy_plan_optimizes_like_the_dense_one() {
         use crate::config::RmsPropKerasConfig;
@@ -403,15 +423,17 @@ mod tests {
         let items = items(60);
         let run = |optimizer| {
             let plan = ExecutionPlan {
-                first_layer: FirstLayer::HostSparse,
+                first_layer: FirstLayer::CpuSparse,
                 optimizer,
             };
-            // Epochs of 2 steps: the lazy path also catches up between steps.
-            let mut optim = plan.optimizer(&RmsPropKerasConfig::new(), 2);
+            let gradients = SparseGradients::default();
+            let first_kernel = mlp.hidden_layers()[0].weight.id;
+            let mut optim = plan.optimizer(&RmsPropKerasConfig::new(), first_kernel, &gradients);
             let mut model = Classifier {
                 mlp: mlp.clone(),
                 loss: Loss::Bce,
                 plan,
+                gradients,
             };
             // Different rows per step, so some rows wait; from the third step on, the lazy
             // path writes in place into the kernel of the step before.
@@ -425,16 +447,16 @@ mod tests {
         };
         let (lazy, dense) = (
             run(OptimizerPath::LazyFirstKernel),
-            run(OptimizerPath::HostLoop),
+            run(OptimizerPath::CpuLoop),
         );
         assert_ne!(lazy, values(&mlp), "the weights moved");
         assert_eq!(lazy, dense);
     }
 
-    /// Evaluation on the host plan computes no gradient and gives the dense forward's logits
+    /// Evaluation on the CPU plan computes no gradient and gives the dense forward's logits
     /// and loss (dropout off: it is an inference model).
     #[test]
-    fn the_host_plan_evaluates_without_gradients() {
+    fn the_cpu_plan_evaluates_without_gradients() {
         let device = Device::flex().autodiff();
         device.seed(4);
         let config = MlpConfig::new(60).with_dropout(Some(0.5));
@@ -446,8 +468,8 @@ mod tests {
         let MlpInput::Sparse(input) = sparse.inputs else {
             panic!("a sparse batcher makes sparse inputs")
         };
-        let targets = host_step::targets(&sparse.targets);
-        let out = host_step::step(&mlp, Loss::Bce, &input, &targets, None);
+        let targets = labels_f32(&sparse.targets);
+        let out = step::evaluate(&mlp, Loss::Bce, &input, &targets);
         assert!(out.grads.is_none());
         let expected = mlp.forward(dense.inputs);
         let targets_f = dense.targets.float().unsqueeze_dim::<2>(1);
