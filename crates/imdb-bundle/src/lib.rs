@@ -163,13 +163,11 @@ impl ModelBundle {
         let dir = resolve(path.as_ref());
         let read = |name: &str, why: &'static str| -> Result<Vec<u8>> {
             let path = dir.join(name);
-            match std::fs::read(&path) {
-                Ok(bytes) => Ok(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(BundleError::MissingFile { path, why })
-                }
-                Err(e) => Err(BundleError::io(path, e)),
+            // A directory of that name is as good as no file.
+            if !path.is_file() {
+                return Err(BundleError::MissingFile { path, why });
             }
+            std::fs::read(&path).map_err(|e| BundleError::io(path, e))
         };
         let manifest = read(
             files::MANIFEST,
