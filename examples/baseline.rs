@@ -8,7 +8,6 @@
 //! ```
 
 use anyhow::{Context, Result};
-use burn::config::Config;
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::train::InputKind;
 use burn_imdb::train::{
@@ -66,9 +65,8 @@ fn non_negative(text: &str) -> std::result::Result<f64, String> {
 fn main() -> Result<()> {
     let args = Args::parse();
     let mut config = match &args.config {
-        Some(path) => {
-            ExperimentConfig::load(path).with_context(|| format!("reading {}", path.display()))?
-        }
+        Some(path) => ExperimentConfig::from_file(path)
+            .with_context(|| format!("reading {}", path.display()))?,
         None => ExperimentConfig::new(),
     };
     if let Some(seed) = args.seed {

@@ -44,6 +44,16 @@ pub enum BundleError {
         /// The parser's message.
         message: String,
     },
+    /// A JSON file holds a key that means nothing there (a typo, or a file of another layout).
+    #[error("{path}: unknown field `{field}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownField {
+        /// The file.
+        path: PathBuf,
+        /// The key's dotted path.
+        field: String,
+        /// The known key closest to it, when one is close enough to be what was meant.
+        suggestion: Option<String>,
+    },
     /// The model config parses but is invalid.
     #[error("{path}: invalid model config: {source}")]
     InvalidModel {

@@ -205,7 +205,13 @@ impl ModelBundle {
 
     fn parse(files: BundleFiles<'_>, origin: PathBuf) -> Result<Self> {
         let at = |name: &str| origin.join(name);
-        let manifest: Manifest = json(files.manifest, &at(files::MANIFEST))?;
+        // The version first, read leniently: a newer layout may have keys this build does not
+        // know, and is refused by its version, not by them.
+        let manifest: Manifest =
+            serde_json::from_slice(files.manifest).map_err(|e| BundleError::MalformedJson {
+                path: at(files::MANIFEST),
+                message: e.to_string(),
+            })?;
         if manifest.format != FORMAT || manifest.version != VERSION {
             return Err(BundleError::IncompatibleVersion {
                 path: at(files::MANIFEST),
@@ -215,6 +221,7 @@ impl ModelBundle {
                 expected_version: VERSION,
             });
         }
+        let _: Manifest = json(files.manifest, &at(files::MANIFEST))?;
         let config: MlpConfig = json(files.config, &at(files::CONFIG))?;
         let encoding: EncodeOptions = json(files.encoding, &at(files::ENCODING))?;
         let word_index = files
@@ -371,10 +378,27 @@ pub fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-fn json<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| BundleError::MalformedJson {
-        path: path.to_owned(),
-        message: e.to_string(),
+/// `bytes` (the file `path`) as a `T`, strictly: an unknown key is an error naming it
+/// ([`imdb_data::json`]).
+fn json<T: serde::de::DeserializeOwned + Serialize>(bytes: &[u8], path: &Path) -> Result<T> {
+    imdb_data::json::from_slice(bytes, path).map_err(|e| match e {
+        imdb_data::DataError::UnknownField {
+            path,
+            field,
+            suggestion,
+            ..
+        } => BundleError::UnknownField {
+            path,
+            field,
+            suggestion,
+        },
+        other => BundleError::MalformedJson {
+            path: path.to_owned(),
+            message: match other {
+                imdb_data::DataError::MalformedJson { message, .. } => message,
+                other => other.to_string(),
+            },
+        },
     })
 }
 

@@ -96,6 +96,13 @@ impl EncodeOptions {
                     reason: "must be greater than index_from (at least 4 with Keras's defaults)",
                 });
             }
+            if self.skip_top >= n {
+                return Err(DataError::InvalidOption {
+                    name: "skip_top",
+                    value: self.skip_top.to_string(),
+                    reason: "must be below num_words: at or above it, every word is out of vocabulary",
+                });
+            }
             for (name, ch) in [("start_char", self.start_char), ("oov_char", self.oov_char)] {
                 if ch.is_some_and(|c| c as usize >= n) {
                     return Err(DataError::InvalidOption {
@@ -156,6 +163,21 @@ impl EncodeOptions {
                 u64::from(ranked(&train).max(ranked(&test)).unwrap_or(0)) + 1
             }
         };
+        if let Some(maxlen) = self.maxlen
+            && let Some(split) = [("training", &train), ("test", &test)]
+                .into_iter()
+                .find_map(|(name, s)| s.is_empty().then_some(name))
+        {
+            return Err(DataError::InvalidOption {
+                name: "maxlen",
+                value: maxlen.to_string(),
+                reason: if split == "training" {
+                    "keeps no review of the training split (Keras keeps reviews of fewer than maxlen tokens, the start character included)"
+                } else {
+                    "keeps no review of the test split (Keras keeps reviews of fewer than maxlen tokens, the start character included)"
+                },
+            });
+        }
         let finish = |s: Split| -> Split {
             s.iter()
                 .map(|(tokens, label)| {

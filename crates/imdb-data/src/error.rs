@@ -146,6 +146,28 @@ pub enum DataError {
         /// The training reviews there are.
         reviews: usize,
     },
+    /// A JSON file is not JSON, or not what it should hold (the message names the value's path
+    /// and position).
+    #[error("{path}: {message}")]
+    MalformedJson {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, where.
+        message: String,
+    },
+    /// A JSON file holds a key that means nothing there (a typo would otherwise be ignored and
+    /// the default used in silence).
+    #[error("{path}: unknown field `{field}`{}", hint(.suggestion, .known))]
+    UnknownField {
+        /// The file.
+        path: PathBuf,
+        /// The key's dotted path, e.g. `model.dropuot`.
+        field: String,
+        /// The known key closest to it, when one is close enough to be what was meant.
+        suggestion: Option<String>,
+        /// The keys known at that place.
+        known: Vec<String>,
+    },
     /// A word index (Keras's `imdb_word_index.json` format: `{"word": rank, ...}`, ranks exactly
     /// `1..=n`) does not parse; `path` names the file, or the in-memory part it stands for.
     #[error("{path}: malformed word index: {message}")]
@@ -172,6 +194,15 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// "; did you mean `x`?", or the known keys when none is close.
+fn hint(suggestion: &Option<String>, known: &[String]) -> String {
+    match (suggestion, known) {
+        (Some(s), _) => format!("; did you mean `{s}`?"),
+        (None, []) => String::new(),
+        (None, known) => format!("; known here: {}", known.join(", ")),
+    }
 }
 
 impl DataError {

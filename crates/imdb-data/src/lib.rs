@@ -29,6 +29,7 @@ pub mod dataset;
 pub mod download;
 pub mod encode;
 pub mod error;
+pub mod json;
 pub mod load;
 pub mod ngrams;
 mod npy;

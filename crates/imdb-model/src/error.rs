@@ -36,6 +36,21 @@ pub enum ModelError {
         l2: f64,
     },
 
+    /// The network would have more parameters than [`MAX_PARAMETERS`](crate::MAX_PARAMETERS)
+    /// (`input` × the first hidden width is usually what makes it so).
+    #[error(
+        "MlpConfig describes {} parameters ({}), above the limit of {limit} ({}): lower input (the vocabulary) or the hidden widths",
+        parameters.map_or("more than 2^64".to_string(), |n| n.to_string()),
+        parameters.map_or("more than 16 EiB".to_string(), |n| crate::error::gib(n.saturating_mul(4))),
+        crate::error::gib(limit * 4)
+    )]
+    TooLarge {
+        /// The number of weights and biases, `None` if it overflows a `u64`.
+        parameters: Option<u64>,
+        /// [`MAX_PARAMETERS`](crate::MAX_PARAMETERS).
+        limit: u64,
+    },
+
     /// [`Mlp::with_input_weights`](crate::Mlp::with_input_weights) on a model configured without
     /// input weights.
     #[error("the model has no input weights to set: configure MlpConfig.input_weights")]
@@ -60,6 +75,11 @@ pub enum ModelError {
         /// Input width the ids must stay below.
         width: usize,
     },
+}
+
+/// `bytes` as GiB of `f32`s, for messages.
+pub(crate) fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB of f32", bytes as f64 / (1u64 << 30) as f64)
 }
 
 /// Result with this crate's [`ModelError`].

@@ -105,7 +105,7 @@ mod input;
 pub mod loss;
 mod mlp;
 
-pub use config::{HiddenActivation, InputWeights, MlpConfig, WeightInit};
+pub use config::{HiddenActivation, InputWeights, MAX_PARAMETERS, MlpConfig, WeightInit};
 pub use error::{ModelError, Result};
 pub use input::{MlpInput, SparseBatch};
 pub use loss::{Loss, bce_with_logits, mse_on_sigmoid};

@@ -117,9 +117,8 @@ pub fn load_experiment(path: &Path) -> Result<ExperimentConfig> {
         path: path.to_owned(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| StudyError::io(path, e))?;
-    let config: ExperimentConfig = serde_json::from_str(&text)
-        .map_err(|e| file_err(format!("not an experiment config: {e}")))?;
+    // Strict: a misspelt key is an error naming it, not a default trained in silence.
+    let config = ExperimentConfig::from_file(path)?;
     config.validate().map_err(|e| file_err(e.to_string()))?;
     let stem = path
         .file_stem()

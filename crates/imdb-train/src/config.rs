@@ -83,6 +83,21 @@ pub struct ExperimentConfig {
 }
 
 impl ExperimentConfig {
+    /// Reads an experiment config file strictly: a key the config does not have (a typo such as
+    /// `"dropuot"`) is refused, naming the file, the key's path and the closest known key,
+    /// instead of being ignored while the default trains. Keys left out take their defaults, so
+    /// files written before a field existed still load. Call [`validate`](Self::validate) to
+    /// check the values.
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] if the file cannot be read; [`TrainError::Data`] with
+    /// [`imdb_data::DataError::UnknownField`] or [`imdb_data::DataError::MalformedJson`] naming
+    /// the file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+        Ok(imdb_data::json::from_slice(&bytes, path)?)
+    }
+
     /// Whether training shuffles its reviews every epoch ([`shuffle`](Self::shuffle)).
     pub fn shuffles(&self) -> bool {
         self.shuffle.unwrap_or(true)

@@ -31,6 +31,21 @@ pub enum TrainError {
         /// How to make them agree.
         hint: &'static str,
     },
+    /// A run would need more memory than the machine has available; nothing was started.
+    #[error(
+        "{setting} needs about {} for training (weights, gradients, optimizer state{}), but {} is available: lower it",
+        gib(*needed), if *dense_batches { ", dense batches" } else { "" }, gib(*available)
+    )]
+    OutOfMemory {
+        /// What makes the run this large, with its value (e.g. `model.input = 1000000`).
+        setting: String,
+        /// The estimate, in bytes.
+        needed: u64,
+        /// Whether dense input batches are part of it.
+        dense_batches: bool,
+        /// The memory available, in bytes (`MemAvailable` of `/proc/meminfo`).
+        available: u64,
+    },
     /// The model configuration is invalid.
     #[error(transparent)]
     Model(#[from] imdb_model::ModelError),
@@ -102,6 +117,11 @@ pub enum TrainError {
         /// Why not (e.g. the cargo feature to enable).
         reason: String,
     },
+}
+
+/// `bytes` in GiB, for messages.
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
 }
 
 impl TrainError {

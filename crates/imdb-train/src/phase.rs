@@ -1,9 +1,9 @@
 //! One call of Burn's `Learner`: a phase of the protocol (phase 1 fits with validation, phase 2
 //! retrains and evaluates on the test set), resumable from its newest checkpoint.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 use imdb_data::ImdbDataset;
@@ -85,6 +85,11 @@ impl Phase {
 
         let device = opts.backend.device();
         let autodiff = device.clone().autodiff();
+        // Burn draws a lazily initialised parameter when it is first read, on the device it is
+        // then on. Read before the model moves to the run's device, the initial weights are
+        // drawn where the model was built (Flex, seeded with the run's seed, for
+        // `run_experiment`): a seed then gives the same initial model on every backend.
+        materialize(&mlp);
         // Input weights from this phase's training reviews only (never validation or test).
         let mlp = match config.weighting {
             Some(weighting) => {
@@ -206,4 +211,17 @@ impl Phase {
             test_outcomes,
         })
     }
+}
+
+/// Reads every parameter of `mlp` once, in the order the training step first reads them (the
+/// hidden layers' kernel then bias, first to last, then the output layer's), which draws the
+/// lazily initialised ones from their device's generator.
+fn materialize(mlp: &Mlp) {
+    struct Read;
+    impl ModuleVisitor for Read {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    mlp.visit(&mut Read);
 }

@@ -115,6 +115,7 @@ pub fn run_experiment(
 ) -> Result<Results> {
     config.validate()?;
     check_data(config, imdb)?;
+    check_memory(config, opts.input)?;
     let out = &opts.out_dir;
     // Held until the run returns: a second run on the same directory fails at once.
     let _lock = lock_out_dir(out)?;
@@ -213,6 +214,63 @@ fn dense() -> InputKind {
     InputKind::Dense
 }
 
+/// The memory a run of `config` needs beyond its data, estimated before any work: the weights
+/// five times over (the model, the Learner's copy, a gradient, the optimizer's velocity, the
+/// next weights), and with dense input a training and an evaluation batch of dense rows.
+fn memory_estimate(config: &ExperimentConfig, input: InputKind) -> u64 {
+    let weights = config
+        .model
+        .parameter_count()
+        .unwrap_or(u64::MAX)
+        .saturating_mul(4);
+    let dense_rows = match input {
+        InputKind::Dense => (config.batch_size as u64)
+            .saturating_mul(config.model.input as u64)
+            .saturating_mul(4 * 2),
+        InputKind::Sparse => 0,
+    };
+    weights.saturating_mul(5).saturating_add(dense_rows)
+}
+
+/// Refuses a run whose [`memory_estimate`] is above the memory the machine has available
+/// (Linux's `MemAvailable`; where it cannot be read, nothing is refused), naming the setting
+/// that makes it large, instead of aborting in the allocator.
+///
+/// # Errors
+/// [`TrainError::OutOfMemory`].
+fn check_memory(config: &ExperimentConfig, input: InputKind) -> Result<()> {
+    let needed = memory_estimate(config, input);
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    if needed <= available {
+        return Ok(());
+    }
+    let model = &config.model;
+    Err(TrainError::OutOfMemory {
+        setting: format!(
+            "model.input = {} with hidden layers {:?}{}",
+            model.input,
+            model.hidden,
+            match input {
+                InputKind::Dense => format!(" and batch_size = {}", config.batch_size),
+                InputKind::Sparse => String::new(),
+            }
+        ),
+        needed,
+        dense_batches: input == InputKind::Dense,
+        available,
+    })
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The experiment against the data it is given, before any work: the encoding options (the
 /// vocabulary size, the n-gram option, ...) one by one, then the model's input width against the
 /// width of the data's multi-hot rows.
@@ -289,6 +347,7 @@ pub fn fit(
     opts: &RunOptions,
 ) -> Result<Fitted> {
     config.validate()?;
+    check_memory(config, opts.input)?;
     if mlp.input_size() != config.model.input {
         return Err(TrainError::InvalidConfig {
             field: "model.input",
@@ -347,9 +406,10 @@ fn choose_plan(config: &ExperimentConfig, opts: &RunOptions, train: &ImdbDataset
     plan
 }
 
-/// A fresh model for a phase (phase 2 starts from scratch, as the notebook's retraining does).
-/// Weights are drawn on Flex and moved by [`Phase::run`], so a seed gives the same initial
-/// model on every backend (each backend has its own random generator).
+/// A fresh model for a phase (phase 2 starts from scratch, as the notebook's retraining does),
+/// built on Flex with its generator seeded with the run's seed: [`Phase::run`] draws the weights
+/// there before moving the model to the run's device, so a seed gives the same initial model on
+/// every backend.
 fn initial_model(config: &ExperimentConfig) -> Result<Mlp> {
     let host = Device::flex().autodiff();
     host.seed(config.seed);

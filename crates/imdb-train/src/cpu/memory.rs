@@ -3,23 +3,36 @@
 //!
 //! Burn's `Learner` keeps its copy of the model while the optimizer makes the next one, so every
 //! parameter the optimizer sees is shared, and `into_data` copies it (through `TensorData`
-//! possibly twice: out of the shared buffer, then again to align it as `f32`). Flex's own buffer
-//! can be read in place instead, and copied out of with one `memcpy`.
+//! possibly twice: out of the shared buffer, then again to align it as `f32`; burn-ndarray
+//! copies a shared array element by element). The CPU backends' own buffers (Flex's, and
+//! burn-ndarray's array when it is contiguous) can be read in place instead, and copied out of
+//! with one `memcpy`.
 
 use burn::tensor::Tensor;
 
-/// Runs `f` on the row-major `f32` values of `t`: Flex's own buffer when the tensor lives there
-/// contiguously, else (NdArray, other layouts) a copy.
+/// Runs `f` on the row-major `f32` values of `t`: the backend's own buffer when the tensor lives
+/// there contiguously (Flex, NdArray), else (another backend or layout) a copy.
 pub(crate) fn with_f32<const D: usize, R>(t: &Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
-    #[cfg(feature = "flex")]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    #[allow(deprecated)] // burn-ndarray is deprecated in Burn 0.22; this crate still offers it.
     {
         use burn::backend::{BackendTensor, DispatchTensorKind};
         let numel = t.shape().num_elements();
-        if let DispatchTensorKind::Flex(BackendTensor::Float(flex)) =
-            t.clone().inner().into_dispatch().kind
-            && is_plain_f32(&flex)
-        {
-            return f(&flex.storage::<f32>()[..numel]);
+        let kind = t.clone().inner().into_dispatch().kind;
+        match &kind {
+            #[cfg(feature = "flex")]
+            DispatchTensorKind::Flex(BackendTensor::Float(flex)) if is_plain_f32(flex) => {
+                return f(&flex.storage::<f32>()[..numel]);
+            }
+            #[cfg(feature = "ndarray")]
+            DispatchTensorKind::NdArray(BackendTensor::Float(
+                burn::backend::ndarray::NdArrayTensor::F32(array),
+            )) => {
+                if let Some(values) = array.view().as_slice() {
+                    return f(values);
+                }
+            }
+            _ => {}
         }
     }
     f(&into_f32_vec(t.clone()))
@@ -34,15 +47,23 @@ fn is_plain_f32(flex: &burn::backend::flex::FlexTensor) -> bool {
         && flex.layout().start_offset() == 0
 }
 
-/// The address of `t`'s buffer when it is a Flex tensor: two tensors with the same address share
-/// their values (a tensor's buffer cannot move while the tensor lives).
+/// The address of `t`'s buffer when it is a tensor of a CPU backend: two tensors with the same
+/// address share their values (a tensor's buffer cannot move while the tensor lives).
 pub(crate) fn buffer_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
-    #[cfg(feature = "flex")]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    #[allow(deprecated)] // burn-ndarray is deprecated in Burn 0.22; this crate still offers it.
     {
         use burn::backend::{BackendTensor, DispatchTensorKind};
-        if let DispatchTensorKind::Flex(BackendTensor::Float(flex)) = t.clone().into_dispatch().kind
-        {
-            return Some(flex.bytes().as_ptr() as usize);
+        match t.clone().into_dispatch().kind {
+            #[cfg(feature = "flex")]
+            DispatchTensorKind::Flex(BackendTensor::Float(flex)) => {
+                return Some(flex.bytes().as_ptr() as usize);
+            }
+            #[cfg(feature = "ndarray")]
+            DispatchTensorKind::NdArray(BackendTensor::Float(
+                burn::backend::ndarray::NdArrayTensor::F32(array),
+            )) => return Some(array.view().as_ptr() as usize),
+            _ => {}
         }
     }
     let _ = t;
@@ -50,28 +71,34 @@ pub(crate) fn buffer_address<const D: usize>(t: &Tensor<D>) -> Option<usize> {
 }
 
 /// Runs `f` on the row-major `f32` values of `t` for writing, in place, when `t` is a contiguous
-/// Flex tensor that nothing else holds, and returns `t` with `f`'s result; with `None` instead
-/// (and `t` untouched) otherwise — shared, another backend or layout — so that the caller can
-/// fall back to a copy.
+/// tensor of a CPU backend that nothing else holds, and returns `t` with `f`'s result; with `None`
+/// instead (and `t` untouched) otherwise — shared, another backend or layout — so that the caller
+/// can fall back to a copy.
 pub(crate) fn write_in_place<const D: usize, R>(
     t: Tensor<D>,
     f: impl FnOnce(&mut [f32]) -> R,
 ) -> (Tensor<D>, Option<R>) {
-    #[cfg(feature = "flex")]
+    #[cfg(any(feature = "flex", feature = "ndarray"))]
+    #[allow(deprecated)] // burn-ndarray is deprecated in Burn 0.22; this crate still offers it.
     {
         use burn::backend::{BackendTensor, DispatchTensorKind};
         let numel = t.shape().num_elements();
         let mut dispatch = t.into_dispatch();
-        let buffer = match &mut dispatch.kind {
+        let buffer: Option<&mut [f32]> = match &mut dispatch.kind {
+            #[cfg(feature = "flex")]
             DispatchTensorKind::Flex(BackendTensor::Float(flex)) if is_plain_f32(flex) => {
-                flex.try_storage_mut::<f32>()
+                flex.try_storage_mut::<f32>().map(|b| &mut b[..numel])
             }
+            #[cfg(feature = "ndarray")]
+            DispatchTensorKind::NdArray(BackendTensor::Float(
+                burn::backend::ndarray::NdArrayTensor::F32(array),
+            )) if array.is_unique() => array.ensure_owned().as_slice_mut(),
             _ => None,
         };
-        let result = buffer.map(|b| f(&mut b[..numel]));
+        let result = buffer.map(f);
         (Tensor::from_dispatch(dispatch), result)
     }
-    #[cfg(not(feature = "flex"))]
+    #[cfg(not(any(feature = "flex", feature = "ndarray")))]
     {
         let _ = f;
         (t, None)

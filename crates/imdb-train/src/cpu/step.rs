@@ -2,9 +2,9 @@
 //! every gradient.
 //!
 //! - forward: the first layer's gather-sum over `W₀`'s buffer ([`super::gather`]), then per
-//!   hidden layer the activation and dropout with the very masks Burn's `Dropout` would draw (the
-//!   same `Bernoulli` tensor from the device's generator, in the same order), then the later
-//!   layers ([`super::layers`]);
+//!   hidden layer the activation and dropout with the masks Burn's `Dropout` would draw (a
+//!   `Bernoulli` tensor from Flex's generator, in the same order on every CPU backend), then the
+//!   later layers ([`super::layers`]);
 //! - the loss as [`Mlp::loss`] defines it ([`Loss::value`] per review, plus the L2 term);
 //! - backward by the chain rule, `W₀`'s gradient by the scatter-add, in the form the plan's
 //!   optimizer takes ([`FirstKernelGradient`]).
@@ -162,7 +162,7 @@ fn run_with(
         let a = activate(net.activation, std::mem::take(&mut z));
         let mask = net
             .dropout
-            .map(|p| dropout_mask(&device, [rows, a.len() / rows.max(1)], p));
+            .map(|p| dropout_mask([rows, a.len() / rows.max(1)], p));
         match &mask {
             Some((m, s)) => {
                 h = a.iter().zip(m).map(|(a, m)| a * m * s).collect();
@@ -264,11 +264,13 @@ fn run_with(
     }
 }
 
-/// Burn's dropout mask for a `shape` activation at probability `p`: the `Bernoulli(1 − p)`
-/// tensor `Dropout::forward` draws from the device's generator, and its `1 / (1 − p)` scale.
-fn dropout_mask(device: &Device, shape: [usize; 2], p: f64) -> (Vec<f32>, f32) {
+/// A dropout mask for a `shape` activation at probability `p`: the `Bernoulli(1 − p)` tensor
+/// Burn's `Dropout::forward` draws, and its `1 / (1 − p)` scale. Drawn from Flex's generator on
+/// every CPU backend (the masks are used here, in the CPU's memory), so that a seed gives the
+/// same masks on each (the training loader seeds it at each epoch's start).
+fn dropout_mask(shape: [usize; 2], p: f64) -> (Vec<f32>, f32) {
     let keep = 1.0 - p;
-    let mask = Tensor::<2>::random(shape, Distribution::Bernoulli(keep), device);
+    let mask = Tensor::<2>::random(shape, Distribution::Bernoulli(keep), &Device::flex());
     (into_f32_vec(mask), (1.0 / keep) as f32)
 }
 

@@ -2,10 +2,10 @@
 //!
 //! Burn's stock loader advances one RNG across epochs, so a run resumed at epoch k would see
 //! epoch 1's order again. Here epoch e's order is a function of `(seed, e)`, and the training
-//! loader also reseeds the device at the start of each epoch, so dropout masks are replayed too:
-//! an interrupted run resumed from its checkpoint ends exactly where an uninterrupted one does.
-//! Training without shuffling (Keras's `shuffle=False`, [`Schedule::Training`]) keeps the
-//! reseeding.
+//! loader also seeds the random generators at the start of each epoch ([`seed_epoch`]), so
+//! dropout masks are replayed too: an interrupted run resumed from its checkpoint ends exactly
+//! where an uninterrupted one does. Training without shuffling (Keras's `shuffle=False`,
+//! [`Schedule::Training`]) keeps the seeding.
 
 use super::batcher::{ImdbBatch, InputKind, MultiHotBatcher, PreparedBatch};
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
@@ -87,12 +87,21 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// Seeds the random generators for epoch `epoch` (0-based) of a run with seed `seed`: the
+/// training `device`'s, which Burn's own `Dropout` draws from, and Flex's, which the CPU step
+/// draws its dropout masks from on every CPU backend (so that a seed gives the same masks on
+/// each).
+fn seed_epoch(device: &Device, seed: u64, epoch: usize) {
+    let seed = epoch_seed(seed.rotate_left(17), epoch);
+    device.seed(seed);
+    Device::flex().seed(seed);
+}
+
 impl DataLoader<ImdbBatch> for ReviewLoader {
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<ImdbBatch> + 'a> {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst);
         if let Schedule::Training { seed, .. } = self.schedule {
-            // Dropout draws from the device RNG: make it a function of (seed, epoch) as well.
-            self.device.seed(epoch_seed(seed.rotate_left(17), epoch));
+            seed_epoch(&self.device, seed, epoch);
         }
         Box::new(ReviewIter::start(self, self.order(epoch)))
     }

@@ -134,9 +134,14 @@ impl Adaptor<LossInput> for BinaryOutput {
     /// Burn's `LossMetric` weights each batch by the length of this tensor: repeating the mean
     /// `batch` times makes the epoch loss the per-review mean, as Keras reports it (the last,
     /// smaller batch counts for less), instead of the mean of batch means.
+    ///
+    /// The metric averages those copies on the tensor's backend, and backends round that f32
+    /// sum differently (by up to 2e-5 in a 4,096-review batch): on Flex for every backend, so
+    /// that a seed gives the same history on each.
     fn adapt(&self) -> LossInput {
         let [batch, _] = self.logits.dims();
-        LossInput::new(self.loss.clone().expand([batch]))
+        let loss = self.loss.clone().to_device(&burn::tensor::Device::flex());
+        LossInput::new(loss.expand([batch]))
     }
 }
 
