@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
-"""Runs every shell command that README.md shows, as a newcomer would, and checks what it did.
+"""Runs every shell command that README.md and the book in docs/ show, as a newcomer would, and
+checks what it did.
 
 A newcomer's machine: a fresh copy of the repository (tracked and untracked-but-not-ignored
 files only: no artifacts/, no target/), no BURN_IMDB_DATA, no network (BURN_IMDB_URL points at a
 closed local port), an empty BURN_IMDB_CACHE. Commands that set BURN_IMDB_DATA themselves read
-the shared data at ../shared/data/, as the README says; the copy gets a ../shared beside it.
+the shared data at ../shared/data/, as the pages say; the copy gets a ../shared beside it.
 
-Rules, so that the README and this harness cannot drift apart:
+The pages, in this order: README.md, docs/README.md (the book's index), then every page the index
+links to, in the order of its links. Every Markdown file under docs/ must be linked from the
+index, so no page escapes the harness.
+
+Rules, so that the pages and this harness cannot drift apart:
 - every line of a ```sh block is a command (a trailing backslash continues it); `#` lines are
   comments and may not hide a cargo command;
-- every command must have an entry in COMMANDS below, and every entry must be in the README;
-- an inline code span in the prose that is a cargo command must be one of the block commands.
+- every command must have an entry in COMMANDS below, and every entry must be on some page;
+- an inline code span that is a cargo command, on any page, must be a block command somewhere;
+- every relative link and image of every page must resolve: the file exists inside the
+  repository and a `#fragment` names a heading of the page it points to (GitHub's anchors).
+Every problem is reported as FILE:LINE.
 
-Commands run in README order in the one copy (the predict example reads the model the baseline
-wrote). A few long ones get a documented short form: arguments appended to the README's command,
-listed in SHORT_FORMS and printed with the command. The README's test command is run by
-.ci/run itself, in CI's fresh clone, so it is not run twice here.
+Commands run in page order in the one copy (the predict command reads the model the baseline
+wrote, so a page with predict comes after the README, whose baseline runs first). A command shown
+on several pages runs once, where it is first shown. A few long ones get a documented short form:
+arguments appended to the page's command, listed in SHORT_FORMS and printed with the command. The
+test command is run by .ci/run itself, in CI's fresh clone, so it is not run twice here.
 
 Usage: python3 .ci/readme_commands.py [--only TEXT]   (from the repository root; it shares the
 checkout's build cache, CARGO_TARGET_DIR or target/, so Burn is not built again; --only runs just
-the commands containing TEXT, for a quick local check: the README rules are checked all the same).
+the commands containing TEXT, for a quick local check: the page rules are checked all the same).
 Exit status 0 when every command passed; the last line reads "N passed, M failed".
 """
 
@@ -185,35 +194,151 @@ SHORT_FORMS = {
 }
 
 
-def readme_commands(text):
-    """The commands of the ```sh blocks, and the cargo commands of inline code spans."""
-    commands, inline = [], []
-    in_block, is_sh, pending = False, False, ""
+FENCE = re.compile(r"^\s*(```|~~~)(\S*)")
+SH_LANGUAGES = ("sh", "bash", "shell", "console")
+INLINE_CARGO = re.compile(r"^(\w+=\S+\s+)*cargo (run|test|bench|build)\b")
+
+
+def rel(path):
+    return path.relative_to(ROOT).as_posix()
+
+
+def page_commands(path, text):
+    """The commands of a page's ```sh blocks as (command, line), the cargo commands of its
+    inline code spans as (line, span), and the page's problems."""
+    commands, inline, problems = [], [], []
+    in_block, is_sh, pending, started = False, False, "", 0
     for n, line in enumerate(text.splitlines(), 1):
-        fence = re.match(r"^\s*```(\S*)", line)
+        fence = FENCE.match(line)
         if fence:
             if in_block:
-                need(pending == "", f"README.md:{n}: a command ends in a backslash")
+                if pending:
+                    problems.append(f"{rel(path)}:{started}: a command ends in a backslash")
+                    pending = ""
                 in_block = False
             else:
-                in_block, is_sh = True, fence.group(1) in ("sh", "bash", "shell", "console")
+                in_block, is_sh = True, fence.group(2) in SH_LANGUAGES
             continue
         if in_block:
             if not is_sh:
                 continue
             stripped = line.strip()
             if not pending and (stripped == "" or stripped.startswith("#")):
-                need("cargo " not in stripped, f"README.md:{n}: a command hidden in a comment")
+                if "cargo " in stripped:
+                    problems.append(f"{rel(path)}:{n}: a command hidden in a comment")
                 continue
+            if not pending:
+                started = n
             pending += (" " if pending else "") + stripped.rstrip("\\").strip()
             if not stripped.endswith("\\"):
-                commands.append(pending)
+                commands.append((pending, started))
                 pending = ""
         else:
             for span in re.findall(r"`([^`]+)`", line):
-                if re.match(r"^(\w+=\S+\s+)*cargo (run|test|bench|build)\b", span):
+                if INLINE_CARGO.match(span):
                     inline.append((n, span))
-    return commands, inline
+    return commands, inline, problems
+
+
+def markdown_links(text):
+    """(line, target) of every inline link and image outside code blocks and code spans."""
+    links, in_block = [], False
+    for n, line in enumerate(text.splitlines(), 1):
+        if FENCE.match(line):
+            in_block = not in_block
+            continue
+        if in_block:
+            continue
+        line = re.sub(r"`[^`]*`", "", line)
+        for target in re.findall(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", line):
+            links.append((n, target))
+    return links
+
+
+def heading_anchors(text):
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces to
+    hyphens, `-1`, `-2`, ... for repeats."""
+    anchors, seen, in_block = set(), {}, False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            in_block = not in_block
+            continue
+        heading = None if in_block else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not heading:
+            continue
+        title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1))
+        slug = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+def link_problems(path, text):
+    """Relative links and images of a page that do not resolve."""
+    problems = []
+    for n, target in markdown_links(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            continue  # https:, mailto:, ...
+        file_part, _, fragment = target.partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        where = f"{rel(path)}:{n}: link {target}"
+        if not dest.is_relative_to(ROOT):
+            problems.append(f"{where} leaves the repository")
+        elif not dest.exists():
+            problems.append(f"{where}: no such file")
+        elif fragment and dest.suffix == ".md" and fragment not in heading_anchors(dest.read_text()):
+            problems.append(f"{where}: no heading #{fragment} in {rel(dest)}")
+    return problems
+
+
+def book_pages():
+    """README.md, the book's index, then its pages in the order the index links them, and the
+    problems of a book that hides a page from the index."""
+    index = ROOT / "docs/README.md"
+    pages, problems = [ROOT / "README.md"], []
+    if not index.is_file():
+        return pages, [f"docs/README.md is missing (the book's index)"]
+    pages.append(index)
+    for _, target in markdown_links(index.read_text()):
+        file_part = target.partition("#")[0]
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or not file_part.endswith(".md"):
+            continue
+        page = (index.parent / file_part).resolve()
+        if page.is_file() and page.is_relative_to(ROOT / "docs") and page not in pages:
+            pages.append(page)
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        if page.resolve() not in pages:
+            problems.append(f"{rel(page)}: not linked from docs/README.md (the book's index)")
+    return pages, problems
+
+
+def collect():
+    """Every page's commands in page order, each once with where it is shown, and every
+    problem with the pages."""
+    pages, problems = book_pages()
+    commands, shown, inline = [], {}, []
+    for page in pages:
+        text = page.read_text()
+        found, spans, page_problems = page_commands(page, text)
+        problems += page_problems + link_problems(page, text)
+        inline += [(page, n, span) for n, span in spans]
+        for command, n in found:
+            if command not in shown:
+                commands.append(command)
+                shown[command] = []
+            shown[command].append(f"{rel(page)}:{n}")
+    problems += [f"{shown[c][0]}: command with no check here: {c}" for c in commands
+                 if c not in COMMANDS]
+    problems += [f"checked here but shown on no page: {c}" for c in COMMANDS if c not in shown]
+    problems += [f"{rel(page)}:{n}: inline command not shown in a sh block: {span}"
+                 for page, n, span in inline if span not in shown]
+    if TEST_COMMAND in shown:
+        ci = (ROOT / ".ci/run").read_text()
+        if f"{TEST_COMMAND} --locked" not in ci:
+            problems.append(f"{shown[TEST_COMMAND][0]}: .ci/run does not run the test command: "
+                            f"{TEST_COMMAND}")
+    return commands, shown, problems
 
 
 def closed_port_url():
@@ -244,19 +369,11 @@ def fresh_copy(tmp):
 
 
 def main():
-    commands, inline = readme_commands((ROOT / "README.md").read_text())
-    problems = [f"README command with no check here: {c}" for c in commands if c not in COMMANDS]
-    problems += [f"checked here but not in the README: {c}" for c in COMMANDS if c not in commands]
-    problems += [f"README.md:{n}: inline command not shown in a sh block: {s}"
-                 for n, s in inline if s not in commands]
-    if TEST_COMMAND in commands:
-        ci = (ROOT / ".ci/run").read_text()
-        if f"{TEST_COMMAND} --locked" not in ci:
-            problems.append(f".ci/run does not run the README's test command: {TEST_COMMAND}")
+    commands, shown, problems = collect()
     if problems:
         for p in problems:
             print(f"readme-commands: {p}")
-        print(f"0 passed, {len(problems)} failed")
+        print(f"readme-commands: 0 passed, {len(problems)} failed")
         return 1
 
     tmp = Path(tempfile.mkdtemp(prefix="readme-commands-"))
@@ -282,12 +399,12 @@ def main():
             line += (" " if " -- " in command else " -- ") + SHORT_FORMS[command]
         if FULL_DATA in command and not (SHARED / "data/aclImdb_labeled.tar.gz").is_file():
             if os.environ.get("CI"):
-                print(f"readme-commands: FAIL (no shared data in CI): {line}")
+                print(f"readme-commands: FAIL ({shown[command][0]}, no shared data in CI): {line}")
                 failed += 1
             else:
                 print(f"readme-commands: SKIPPED (no ../shared data here): {line}")
             continue
-        print(f"readme-commands: run: {line}", flush=True)
+        print(f"readme-commands: run: {line}   [{', '.join(shown[command])}]", flush=True)
         started = time.monotonic()
         try:
             proc = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True,
@@ -298,7 +415,7 @@ def main():
             print(f"readme-commands: ok ({time.monotonic() - started:.0f} s)", flush=True)
         except (Failed, subprocess.TimeoutExpired, json.JSONDecodeError, KeyError) as e:
             failed += 1
-            print(f"readme-commands: FAIL: {e!r}")
+            print(f"readme-commands: FAIL ({shown[command][0]}): {e!r}")
             if isinstance(e, subprocess.TimeoutExpired):
                 out, err = e.stdout or "", e.stderr or ""
             else:

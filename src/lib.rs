@@ -14,3 +14,14 @@ pub use imdb_model as model;
 pub use imdb_predict as predict;
 pub use imdb_study as study;
 pub use imdb_train as train;
+
+/// The README's Rust snippets, compiled by `cargo test` (the prediction one is `no_run`: it
+/// needs a trained model directory), so the front page cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeSnippets;
+
+/// The book's embedding page, whose complete examples `cargo test` compiles and runs.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/embedding.md")]
+pub struct EmbeddingGuide;

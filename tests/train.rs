@@ -116,7 +116,7 @@ fn a_short_run_learns_and_writes_every_artifact() {
         assert!(results.get(key).is_some(), "results.json lacks {key}");
     }
     assert_eq!(results["backend"], "flex");
-    // No temp files left behind (`.lock` is the run's lock file, kept: see the README).
+    // No temp files left behind (`.lock` is the run's lock file, kept: see docs/guide/training.md).
     let stray: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .filter_map(|e| e.ok())

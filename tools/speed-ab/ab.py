@@ -2,7 +2,7 @@
 """Times two builds of burn-imdb side by side, alternating, and prints each run and the medians.
 
 The machine this project is measured on swings by up to 2x from one hour to the next, so only
-runs of both builds in one session, interleaved, are compared (the README's Speed table).
+runs of both builds in one session, interleaved, are compared (docs/performance/benchmarks.md).
 
 Each side is a checkout (for its `assets/experiments/`) and the folder of its release examples
 (`baseline`, `study`; copy them out of target/release/examples/ after building, since a second

@@ -15,7 +15,7 @@
 //!
 //! Memory: counting holds a key (8 bytes) per n-gram occurrence of the training reviews while they
 //! are sorted, then a count and key (16 bytes) per distinct n-gram; measured on the full data in
-//! the README (`ngrams = 3`: the peak of the first, uncached load).
+//! `docs/results/nbsvm.md` (`ngrams = 3`: the peak of the first, uncached load).
 
 use crate::error::{DataError, Result};
 use crate::split::Split;

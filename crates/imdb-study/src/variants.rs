@@ -45,7 +45,7 @@ pub fn seed_variants() -> Vec<ExperimentConfig> {
 ///   as 200,000 features, weighted by NBSVM's log-count ratio ([`Weighting::NbLogCountRatio`],
 ///   α = 1, from each phase's training reviews), the seed's 16-16 relu layers, no dropout, 6 epochs
 ///   of phase 1 (its validation loss is lowest at epoch 3 to 5). Every choice was made on the
-///   validation split of phase 1; the README's accuracy section has the table.
+///   validation split of phase 1; `docs/results/nbsvm.md` has the table.
 ///
 /// `assets/experiments/*.json` are these, serialised.
 pub fn study_variants() -> Vec<ExperimentConfig> {
