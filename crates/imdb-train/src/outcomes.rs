@@ -32,7 +32,7 @@ impl ReviewOutcomes {
             bits: Vec::new(),
         };
         for right in correct {
-            if outcomes.reviews % 8 == 0 {
+            if outcomes.reviews.is_multiple_of(8) {
                 outcomes.bits.push(0);
             }
             if right {

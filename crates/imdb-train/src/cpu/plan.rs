@@ -56,7 +56,7 @@ pub enum FirstLayer {
     /// for GPUs, whose kernel should not travel to the host each step.
     DeviceSparse,
     /// Word ids through this crate's gather-sum over `W₀`'s buffer, the whole step as loops
-    /// ([`crate::cpu`]): for CPU backends.
+    /// (this crate's `cpu` module): for CPU backends.
     #[serde(alias = "host-sparse")]
     CpuSparse,
 }
@@ -71,11 +71,12 @@ pub enum OptimizerPath {
     #[serde(alias = "host-loop")]
     CpuLoop,
     /// Loops on the CPU, and for `W₀` only the rows the batch touched, with their pending
-    /// velocity decay ([`LazyRmsProp`]).
+    /// velocity decay (a lazy RMSprop, exact to the bit).
     LazyFirstKernel,
 }
 
-/// The execution plan of a run: [`ExecutionPlan::choose`] is the one place it is decided.
+/// The execution plan of a run, decided once per run, from the backend, the input kind, the model
+/// and how much of `W₀` a batch touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionPlan {
     /// The first layer.

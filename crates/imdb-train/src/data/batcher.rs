@@ -120,7 +120,7 @@ impl MultiHotBatcher {
         reviews: impl IntoIterator<Item = (&'a [u32], u8)>,
         device: &Device,
     ) -> ImdbBatch {
-        self.prepare(reviews).to_device(device)
+        self.prepare(reviews).into_batch(device)
     }
 
     /// [`batch_reviews`](Self::batch_reviews) but the tensors, so
@@ -185,7 +185,7 @@ impl PreparedBatch {
     }
 
     /// Makes the batch's tensors on `device` (sparse inputs stay in the CPU's memory).
-    pub(crate) fn to_device(self, device: &Device) -> ImdbBatch {
+    pub(crate) fn into_batch(self, device: &Device) -> ImdbBatch {
         let n = self.labels.len();
         let inputs = match self.inputs {
             PreparedInputs::Dense { buf, width } => {

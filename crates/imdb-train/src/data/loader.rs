@@ -229,7 +229,7 @@ impl Iterator for ReviewIter<'_> {
             },
         };
         self.done += batch.len();
-        Some(Ok(batch.to_device(&self.loader.device)))
+        Some(Ok(batch.into_batch(&self.loader.device)))
     }
 }
 
