@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example bench -- [--data PATH] [--runs 5] [--devices flex,ndarray]
-//!     [--inputs sparse,dense] [--epochs N] [--skip-train] [--json] [--check]
+//!     [--inputs sparse,dense] [--config FILE] [--epochs N] [--skip-train] [--json] [--check]
 //! ```
 //!
 //! Each training measurement runs in a fresh child process (this binary with `--child`), so its
@@ -41,7 +41,11 @@ struct Args {
     /// Input representations to time training with.
     #[arg(long, value_delimiter = ',', default_values_t = InputKind::ALL)]
     inputs: Vec<InputKind>,
-    /// Epochs of phase 1 (default: the baseline's 20); fewer for a quick smoke run.
+    /// An experiment config (JSON; default: the seed notebook's baseline), e.g.
+    /// `assets/experiments/bigrams.json`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Epochs of phase 1 (default: the config's); fewer for a quick smoke run.
     #[arg(long)]
     epochs: Option<usize>,
     /// Only time data loading.
@@ -111,19 +115,22 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn config(args: &Args) -> ExperimentConfig {
-    let mut config = ExperimentConfig::new();
+fn config(args: &Args) -> Result<ExperimentConfig> {
+    let mut config = match &args.config {
+        Some(path) => ExperimentConfig::from_file(path)?,
+        None => ExperimentConfig::new(),
+    };
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
     }
-    config
+    Ok(config)
 }
 
-fn loader(args: &Args, cache: &Path) -> ImdbLoader {
-    ImdbLoader::new(DataSource::resolve(args.data.clone()))
-        .options(config(args).data)
+fn loader(args: &Args, cache: &Path) -> Result<ImdbLoader> {
+    Ok(ImdbLoader::new(DataSource::resolve(args.data.clone()))
+        .options(config(args)?.data)
         .cache_dir(cache)
-        .quiet(true)
+        .quiet(true))
 }
 
 /// The child: one run, timed from the warm data load to the last artifact.
@@ -135,7 +142,7 @@ fn child(args: &Args, which: &str) -> Result<()> {
     let input: InputKind = input.parse().map_err(anyhow::Error::msg)?;
     let cache = args.cache.as_deref().context("--child needs --cache")?;
     let started = Instant::now();
-    let imdb = loader(args, cache).load()?;
+    let imdb = loader(args, cache)?.load()?;
     let out = tempfile::tempdir()?;
     let opts = RunOptions {
         out_dir: out.path().to_owned(),
@@ -145,7 +152,7 @@ fn child(args: &Args, which: &str) -> Result<()> {
         quiet: true,
         checkpoint_seconds: burn_imdb::train::DEFAULT_CHECKPOINT_SECONDS,
     };
-    let r = run_experiment(&config(args), &imdb, &opts)?;
+    let r = run_experiment(&config(args)?, &imdb, &opts)?;
     let run = Run {
         fit_seconds: r.fit_seconds,
         retrain_seconds: r.retrain_seconds,
@@ -168,6 +175,9 @@ fn spawn_child(args: &Args, backend: BackendKind, input: InputKind, cache: &Path
     }
     if let Some(epochs) = args.epochs {
         cmd.arg("--epochs").arg(epochs.to_string());
+    }
+    if let Some(config) = &args.config {
+        cmd.arg("--config").arg(config);
     }
     let out = cmd.output()?;
     if !out.status.success() {
@@ -192,15 +202,15 @@ fn main() -> Result<()> {
     for _ in 0..args.runs {
         let cache = tempfile::tempdir()?;
         let started = Instant::now();
-        loader(&args, cache.path()).load()?;
+        loader(&args, cache.path())?.load()?;
         cold.push(started.elapsed().as_secs_f64());
     }
     let cache = tempfile::tempdir()?;
-    let imdb = loader(&args, cache.path()).load()?;
+    let imdb = loader(&args, cache.path())?.load()?;
     let mut warm = Vec::new();
     for _ in 0..args.runs {
         let started = Instant::now();
-        let again = loader(&args, cache.path()).load()?;
+        let again = loader(&args, cache.path())?.load()?;
         warm.push(started.elapsed().as_secs_f64());
         assert!(again.provenance.cache_hit);
     }
@@ -224,7 +234,7 @@ fn main() -> Result<()> {
                 .map(|d| BackendKind::select(Some(d)))
                 .collect::<Result<_, _>>()?
         };
-        let epochs = config(&args).epochs;
+        let epochs = config(&args)?.epochs;
         if !args.json {
             println!(
                 "{:<8} {:<7} {:>9} {:>10} {:>14} {:>10} {:>9} {:>8}",
@@ -238,40 +248,47 @@ fn main() -> Result<()> {
                 "peak RSS"
             );
         }
-        for &backend in &backends {
-            for &input in &args.inputs {
-                let runs = (0..args.runs)
-                    .map(|_| spawn_child(&args, backend, input, cache.path()))
-                    .collect::<Result<Vec<_>>>()?;
-                let pick = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
-                let rss = runs.iter().filter_map(|r| r.peak_rss_mb).reduce(f64::max);
-                let m = Measurement {
-                    backend: backend.to_string(),
-                    input,
-                    runs: args.runs,
-                    epochs,
-                    fit_seconds: pick(|r| r.fit_seconds),
-                    fit_seconds_per_epoch: pick(|r| r.fit_seconds) / epochs as f64,
-                    retrain_seconds: pick(|r| r.retrain_seconds),
-                    total_seconds: pick(|r| r.total_seconds),
-                    test_accuracy: pick(|r| r.test_accuracy),
-                    peak_rss_mb: rss,
-                };
-                if !args.json {
-                    println!(
-                        "{:<8} {:<7} {:>9.2} {:>9.3}s {:>13.2}s {:>9.2}s {:>9.4} {:>6.0} MB",
-                        m.backend,
-                        m.input,
-                        m.fit_seconds,
-                        m.fit_seconds_per_epoch,
-                        m.retrain_seconds,
-                        m.total_seconds,
-                        m.test_accuracy,
-                        m.peak_rss_mb.unwrap_or(f64::NAN)
-                    );
-                }
-                training.push(m);
+        // Runs alternate between the measurements (run 1 of each, then run 2 of each, ...), so
+        // that a machine slower for a while slows every measurement alike.
+        let combos: Vec<(BackendKind, InputKind)> = backends
+            .iter()
+            .flat_map(|&b| args.inputs.iter().map(move |&i| (b, i)))
+            .collect();
+        let mut all_runs: Vec<Vec<Run>> = combos.iter().map(|_| Vec::new()).collect();
+        for _ in 0..args.runs {
+            for (runs, &(backend, input)) in all_runs.iter_mut().zip(&combos) {
+                runs.push(spawn_child(&args, backend, input, cache.path())?);
             }
+        }
+        for (runs, &(backend, input)) in all_runs.iter().zip(&combos) {
+            let pick = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+            let rss = runs.iter().filter_map(|r| r.peak_rss_mb).reduce(f64::max);
+            let m = Measurement {
+                backend: backend.to_string(),
+                input,
+                runs: args.runs,
+                epochs,
+                fit_seconds: pick(|r| r.fit_seconds),
+                fit_seconds_per_epoch: pick(|r| r.fit_seconds) / epochs as f64,
+                retrain_seconds: pick(|r| r.retrain_seconds),
+                total_seconds: pick(|r| r.total_seconds),
+                test_accuracy: pick(|r| r.test_accuracy),
+                peak_rss_mb: rss,
+            };
+            if !args.json {
+                println!(
+                    "{:<8} {:<7} {:>9.2} {:>9.3}s {:>13.2}s {:>9.2}s {:>9.4} {:>6.0} MB",
+                    m.backend,
+                    m.input,
+                    m.fit_seconds,
+                    m.fit_seconds_per_epoch,
+                    m.retrain_seconds,
+                    m.total_seconds,
+                    m.test_accuracy,
+                    m.peak_rss_mb.unwrap_or(f64::NAN)
+                );
+            }
+            training.push(m);
         }
     }
     // Sparse vs dense per backend, from the medians.
@@ -310,7 +327,7 @@ fn main() -> Result<()> {
         if warm > 0.3 {
             missed.push(format!("data load warm {warm:.3} s > 0.3 s"));
         }
-        let full_protocol = config(&args).epochs == 20;
+        let full_protocol = config(&args)?.epochs == 20 && args.config.is_none();
         for m in &training {
             let cpu = matches!(m.backend.as_str(), "flex" | "ndarray");
             if !(cpu && m.input == InputKind::Sparse) {
