@@ -165,9 +165,9 @@ impl ModelBundle {
             let path = dir.join(name);
             match std::fs::read(&path) {
                 Ok(bytes) => Ok(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(BundleError::MissingFile { path, why })
-                }
+                // Not there, or not a file (a directory of that name): missing, as before
+                // bundles had their own crate.
+                Err(_) if !path.is_file() => Err(BundleError::MissingFile { path, why }),
                 Err(e) => Err(BundleError::io(path, e)),
             }
         };

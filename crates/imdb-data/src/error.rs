@@ -157,7 +157,7 @@ pub enum DataError {
     },
     /// Another process holds a directory's lock ([`crate::atomic::DirLock`]); nothing was
     /// written there.
-    #[error("{dir} is in use by {holder}; wait for it or choose another directory")]
+    #[error("{dir} is in use by another run ({holder}); wait for it or choose another directory")]
     DirectoryInUse {
         /// The directory.
         dir: PathBuf,

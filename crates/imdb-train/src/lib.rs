@@ -16,7 +16,8 @@
 //!
 //! - [`Weighting`]: NBSVM's log-count ratio as input weights, computed from each phase's
 //!   training reviews and stored in the model (`ExperimentConfig::weighting`).
-//! - [`study`]: every variant of the seed over several seeds, with statistics, figures and a report.
+//! - The study (every variant of the seed over several seeds, with statistics, figures and a
+//!   report) is the `imdb-study` crate, on this crate's public API.
 //!
 //! Runs are deterministic for a seed on the CPU and resumable after a crash (`RunOptions::resume`).
 
