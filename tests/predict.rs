@@ -558,7 +558,8 @@ fn a_weighted_trigram_model_round_trips_through_its_directory() {
     assert!(encoded.contains(&(triple.expect("a frequent triple") + 3)));
     // Every real review, read from its text as prediction reads it, is encoded as training
     // encoded it (the loaded splits are shuffled, so as a set of sequences).
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz");
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/imdb-sample/data/aclImdb_sample.tar.gz");
     let raw = burn_imdb::data::reviews::read_tar_gz_file(&sample).unwrap();
     for (reviews, split) in [(&raw.train, &imdb.train), (&raw.test, &imdb.test)] {
         let encoded: std::collections::HashSet<&[u32]> = split.iter().map(|(t, _)| t).collect();

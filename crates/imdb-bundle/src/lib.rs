@@ -288,6 +288,7 @@ impl ModelBundle {
     ///
     /// # Errors
     /// [`BundleError::Io`] naming the file that could not be written.
+    #[cfg(feature = "write")]
     pub fn write_dir(&self, dir: &Path) -> Result<()> {
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -380,6 +381,7 @@ fn json<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> 
     })
 }
 
+#[cfg(feature = "write")]
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("configs, options and manifests always serialise")
 }
@@ -398,6 +400,7 @@ mod tests {
     }
 
     /// A directory and the bytes of its files give the same bundle, and the same model.
+    #[cfg(feature = "write")]
     #[test]
     fn a_directory_and_its_bytes_give_the_same_bundle() {
         let dir = tempfile::tempdir().unwrap();
