@@ -1,42 +1,9 @@
-//! A trained burn-imdb model as one unit: the network ([`MlpConfig`] and its weights) with the
-//! encoding options and the vocabulary its training data was encoded with, so that new text is
-//! read exactly as training read it.
-//!
-//! Training (`imdb-train`) builds a [`ModelBundle`] and writes it as a **model directory**;
-//! prediction (`imdb-predict`) reads one back, from a directory or from bytes a program carries
-//! with `include_bytes!`. This crate is the one place the format is defined.
-//!
-//! | file | holds |
-//! |---|---|
-//! | `manifest.json` | `{"format": "burn-imdb-model", "version": 1}`: what reads it |
-//! | `config.json` | the [`MlpConfig`] (Burn `Config` JSON) |
-//! | `model.bpk` | the weights (Burn's burnpack) |
-//! | `encoding.json` | the [`EncodeOptions`] the training data was encoded with |
-//! | `word_index.json` | the training vocabulary, word → rank, in Keras's `imdb_word_index.json` format |
-//!
-//! `word_index.json` is absent when the training data had no vocabulary (Keras's `imdb.npz`
-//! without its JSON): such a model scores encoded reviews but cannot read text.
-//!
-//! ```
-//! use burn::tensor::Device;
-//! use imdb_bundle::ModelBundle;
-//! use imdb_data::EncodeOptions;
-//! use imdb_model::MlpConfig;
-//!
-//! let device = Device::flex();
-//! let config = MlpConfig::new(10_000);
-//! let mlp = config.init(&device);
-//! let bundle = ModelBundle::new(&config, &mlp, &EncodeOptions::default(), None)?;
-//!
-//! let dir = tempfile::tempdir().unwrap();
-//! bundle.write_dir(&dir.path().join("model"))?;
-//! let back = ModelBundle::read_dir(dir.path().join("model"))?;
-//! assert_eq!(back.config(), &config);
-//! let _same = back.model(&device)?;
-//! # Ok::<(), imdb_bundle::BundleError>(())
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+#[cfg(feature = "safetensors")]
+pub mod safetensors;
 
 pub use error::{BundleError, Result};
 
