@@ -1,4 +1,6 @@
-//! Training the IMDB multi-hot MLP with Burn's `Learner`, following the Keras study's protocol.
+#![doc = include_str!("../README.md")]
+//!
+//! ## What is where
 //!
 //! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop, batch size, epochs, validation size,
 //!   epoch selection, seed and data encoding, as one JSON-able config, validated up front.
