@@ -7,6 +7,20 @@
 //! - [`train`]: the seed notebook's protocol on Burn's `Learner`, artifacts and plots;
 //! - [`study`]: every variant over many seeds, with statistics, figures and a report;
 //! - [`predict`]: classify new text with a trained model and explain each decision.
+//!
+//! This package is the application around them (examples, integration tests, CI, tools) and is
+//! not published; the crates above are. It turns on every data source of `imdb-data` and the
+//! `write` and `safetensors` features of `imdb-bundle`.
+//!
+//! # Features
+//!
+//! The backend the examples and tests are built with, forwarded to `imdb-train`:
+//!
+//! | feature | default | backend |
+//! |---|---|---|
+//! | `flex` | yes | Burn's pure-Rust CPU backend (the fastest CPU backend here) |
+//! | `ndarray` | no | burn-ndarray's CPU backend (deprecated in Burn 0.22, kept for comparison) |
+//! | `wgpu` | no | the GPU through wgpu (Vulkan, Metal, DX12) |
 
 pub use imdb_bundle as bundle;
 pub use imdb_data as data;

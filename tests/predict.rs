@@ -90,6 +90,63 @@ fn the_model_directory_is_self_contained() {
     assert_eq!(one(&a, POSITIVE), one(&classifier(), POSITIVE));
 }
 
+/// A program that carries its model with `include_bytes!` (here: the bytes of the trained
+/// model directory's files, read into memory, then the directory deleted) classifies exactly as
+/// `SentimentClassifier::load` of that directory: the same probabilities, logits, labels and top
+/// words, bit for bit, on reviews, edge inputs and a batch larger than one forward pass.
+#[test]
+fn a_classifier_from_bytes_equals_the_one_loaded_from_its_directory() {
+    use burn_imdb::bundle::files;
+    use burn_imdb::predict::BundleFiles;
+    let copy = tempfile::tempdir().unwrap();
+    let dir = copy.path().join("model");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(experiment().join("model")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let (manifest, config, weights, encoding, word_index) = (
+        read(files::MANIFEST),
+        read(files::CONFIG),
+        read(files::WEIGHTS),
+        read(files::ENCODING),
+        read(files::WORD_INDEX),
+    );
+    let device = Device::flex();
+    let loaded = SentimentClassifier::load(&dir, &device).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let bundle = ModelBundle::from_files(BundleFiles {
+        manifest: &manifest,
+        config: &config,
+        weights: &weights,
+        encoding: &encoding,
+        word_index: Some(&word_index),
+    })
+    .unwrap();
+    assert_eq!(bundle.origin(), Path::new("(in memory)"));
+    let from_bytes = SentimentClassifier::from_bundle(&bundle, &device).unwrap();
+    let mut texts = vec![
+        POSITIVE,
+        NEGATIVE,
+        "",
+        "so-so, I guess",
+        "Not bad at all!",
+        "<br /><br />Zzyzx qwertyuiop.",
+        "The plot was predictable but the cast carried it; I'd watch it again.",
+    ];
+    let long = texts.repeat(100);
+    texts.extend(long.iter().copied());
+    let (a, b) = (from_bytes.predict(&texts), loaded.predict(&texts));
+    assert_eq!(a.len(), texts.len());
+    assert!(a.iter().any(|p| p.top_words.len() == 5));
+    for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(a.probability.to_bits(), b.probability.to_bits(), "text {i}");
+        assert_eq!(a.logit.to_bits(), b.logit.to_bits(), "text {i}");
+        assert_eq!(a, b, "text {i}");
+    }
+}
+
 #[test]
 fn clear_reviews_get_the_expected_labels() {
     let c = classifier();
@@ -558,7 +615,8 @@ fn a_weighted_trigram_model_round_trips_through_its_directory() {
     assert!(encoded.contains(&(triple.expect("a frequent triple") + 3)));
     // Every real review, read from its text as prediction reads it, is encoded as training
     // encoded it (the loaded splits are shuffled, so as a set of sequences).
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz");
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/imdb-sample/data/aclImdb_sample.tar.gz");
     let raw = burn_imdb::data::reviews::read_tar_gz_file(&sample).unwrap();
     for (reviews, split) in [(&raw.train, &imdb.train), (&raw.test, &imdb.test)] {
         let encoded: std::collections::HashSet<&[u32]> = split.iter().map(|(t, _)| t).collect();

@@ -385,7 +385,10 @@ fn a_second_study_on_the_same_folder_fails_at_once() {
             .arg("--out")
             .arg(&out)
             .args(["--seeds", "1", "--device", "flex", "--quiet", "--data"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz"))
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("crates/imdb-sample/data/aclImdb_sample.tar.gz"),
+            )
             .env("BURN_IMDB_CACHE", tmp.path().join("cache"));
         cmd
     };
@@ -417,7 +420,10 @@ fn a_study_over_two_processes_reports_what_one_process_does() {
             .arg("--out")
             .arg(out)
             .args(["--seeds", "2", "--device", "flex", "--quiet", "--data"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/aclImdb_sample.tar.gz"))
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("crates/imdb-sample/data/aclImdb_sample.tar.gz"),
+            )
             .args(extra)
             .env("BURN_IMDB_CACHE", tmp.path().join("cache"));
         cmd.output().unwrap()

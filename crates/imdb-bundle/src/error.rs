@@ -78,6 +78,13 @@ pub enum BundleError {
         /// Burn's message.
         message: String,
     },
+    /// Safetensors weights (feature `safetensors`) that cannot be written or read, or that do
+    /// not fit the configured model.
+    #[error("safetensors weights: {message}")]
+    Safetensors {
+        /// What is wrong (Burn's store's message, or the mismatch).
+        message: String,
+    },
     /// The vocabulary and encoding produce indices the model's input layer does not have.
     #[error(
         "{path}: the encoding produces indices below {vocabulary}, but the model's input is {input} wide"

@@ -1,42 +1,9 @@
-//! A trained burn-imdb model as one unit: the network ([`MlpConfig`] and its weights) with the
-//! encoding options and the vocabulary its training data was encoded with, so that new text is
-//! read exactly as training read it.
-//!
-//! Training (`imdb-train`) builds a [`ModelBundle`] and writes it as a **model directory**;
-//! prediction (`imdb-predict`) reads one back, from a directory or from bytes a program carries
-//! with `include_bytes!`. This crate is the one place the format is defined.
-//!
-//! | file | holds |
-//! |---|---|
-//! | `manifest.json` | `{"format": "burn-imdb-model", "version": 1}`: what reads it |
-//! | `config.json` | the [`MlpConfig`] (Burn `Config` JSON) |
-//! | `model.bpk` | the weights (Burn's burnpack) |
-//! | `encoding.json` | the [`EncodeOptions`] the training data was encoded with |
-//! | `word_index.json` | the training vocabulary, word → rank, in Keras's `imdb_word_index.json` format |
-//!
-//! `word_index.json` is absent when the training data had no vocabulary (Keras's `imdb.npz`
-//! without its JSON): such a model scores encoded reviews but cannot read text.
-//!
-//! ```
-//! use burn::tensor::Device;
-//! use imdb_bundle::ModelBundle;
-//! use imdb_data::EncodeOptions;
-//! use imdb_model::MlpConfig;
-//!
-//! let device = Device::flex();
-//! let config = MlpConfig::new(10_000);
-//! let mlp = config.init(&device);
-//! let bundle = ModelBundle::new(&config, &mlp, &EncodeOptions::default(), None)?;
-//!
-//! let dir = tempfile::tempdir().unwrap();
-//! bundle.write_dir(&dir.path().join("model"))?;
-//! let back = ModelBundle::read_dir(dir.path().join("model"))?;
-//! assert_eq!(back.config(), &config);
-//! let _same = back.model(&device)?;
-//! # Ok::<(), imdb_bundle::BundleError>(())
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+#[cfg(feature = "safetensors")]
+pub mod safetensors;
 
 pub use error::{BundleError, Result};
 
@@ -293,6 +260,7 @@ impl ModelBundle {
     ///
     /// # Errors
     /// [`BundleError::Io`] naming the file that could not be written.
+    #[cfg(feature = "write")]
     pub fn write_dir(&self, dir: &Path) -> Result<()> {
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -402,6 +370,7 @@ fn json<T: serde::de::DeserializeOwned + Serialize>(bytes: &[u8], path: &Path) -
     })
 }
 
+#[cfg(feature = "write")]
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("configs, options and manifests always serialise")
 }
@@ -420,6 +389,7 @@ mod tests {
     }
 
     /// A directory and the bytes of its files give the same bundle, and the same model.
+    #[cfg(feature = "write")]
     #[test]
     fn a_directory_and_its_bytes_give_the_same_bundle() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,22 +1,29 @@
 //! The encoded-dataset cache: one `.npz` per (source checksum, encoding options), written atomically.
 //!
+//! Without the `cache` feature the key is still computed (it then names nothing), [`read`] finds
+//! nothing and [`write`] does nothing: every load reads and encodes its source.
+//!
 //! Arrays: `{train,test}_tokens` (u32), `{train,test}_offsets` (u64), `{train,test}_labels` (u8),
 //! `word_index` (UTF-8 bytes of Keras's JSON format, empty when the source has none) and `key`
 //! (UTF-8 bytes of the cache key, checked on load so a renamed file is never trusted).
 
+use crate::digest::sha256_hex;
 use crate::encode::EncodeOptions;
-use crate::error::{DataError, Result};
-use crate::npy::{one_dim, parse_header};
+use crate::error::Result;
 use crate::split::Split;
 use crate::vocab::WordIndex;
-use crate::zip_entry::{Entries, EntryError};
-use npyz::WriterBuilder;
-use sha2::{Digest, Sha256};
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+#[cfg(feature = "cache")]
+use {
+    crate::error::DataError,
+    crate::npy::{one_dim, parse_header},
+    crate::zip_entry::{Entries, EntryError},
+    npyz::WriterBuilder,
+    std::fs::File,
+    std::io::{BufReader, BufWriter, Write},
+    zip::write::SimpleFileOptions,
+    zip::{CompressionMethod, ZipWriter},
+};
 
 /// Bumped whenever tokenization, ranking or the file layout changes, so stale caches are not reused.
 const CACHE_FORMAT: u32 = 1;
@@ -32,10 +39,9 @@ pub(crate) struct Encoded {
 /// The cache key: a digest of the format version, the source's checksum and the options.
 pub(crate) fn key(source_checksum: &str, options: &EncodeOptions) -> String {
     let options = serde_json::to_string(options).expect("options always serialise");
-    let digest = Sha256::digest(format!(
+    sha256_hex(format!(
         "burn-imdb-cache-v{CACHE_FORMAT}\n{source_checksum}\n{options}"
-    ));
-    hex(&digest)
+    ))
 }
 
 /// The cache file for `key` under `cache_dir`.
@@ -45,15 +51,11 @@ pub(crate) fn path(cache_dir: &Path, key: &str) -> PathBuf {
         .join(format!("imdb-{}.npz", &key[..32]))
 }
 
-/// Lower-case hex of `bytes` (digests in cache keys, checksums and download checks).
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads a cache file. `Ok(None)` when there is none.
 ///
 /// # Errors
 /// [`DataError::CorruptCache`] if the file exists but is damaged or belongs to another key.
+#[cfg(feature = "cache")]
 pub(crate) fn read(path: &Path, key: &str) -> Result<Option<Encoded>> {
     let corrupt = |message: String| DataError::CorruptCache {
         path: path.to_owned(),
@@ -102,12 +104,14 @@ pub(crate) fn read(path: &Path, key: &str) -> Result<Option<Encoded>> {
 
 /// Element types the cache stores, read straight from their little-endian bytes (npyz's generic
 /// reader goes element by element through the zip reader, which made warm loads several times slower).
+#[cfg(feature = "cache")]
 trait Plain: Sized {
     /// numpy's type string, e.g. `<u4`.
     const DESCR: &'static str;
     fn from_le(bytes: &[u8]) -> Self;
 }
 
+#[cfg(feature = "cache")]
 impl Plain for u8 {
     const DESCR: &'static str = "|u1";
     fn from_le(bytes: &[u8]) -> Self {
@@ -115,6 +119,7 @@ impl Plain for u8 {
     }
 }
 
+#[cfg(feature = "cache")]
 impl Plain for u32 {
     const DESCR: &'static str = "<u4";
     fn from_le(bytes: &[u8]) -> Self {
@@ -122,6 +127,7 @@ impl Plain for u32 {
     }
 }
 
+#[cfg(feature = "cache")]
 impl Plain for u64 {
     const DESCR: &'static str = "<u8";
     fn from_le(bytes: &[u8]) -> Self {
@@ -131,6 +137,7 @@ impl Plain for u64 {
 
 /// The 1-D array `{name}.npy`. Its bytes are bounded by the file (see [`Entries::read`]) and its
 /// declared shape is checked against them before anything is sized from it.
+#[cfg(feature = "cache")]
 fn read_vec<T: Plain>(
     npz: &mut Entries<BufReader<File>>,
     name: &str,
@@ -170,6 +177,7 @@ fn read_vec<T: Plain>(
 
 /// Writes a cache file atomically ([`crate::atomic`]), so an interrupted write never leaves a
 /// file a later run would trust.
+#[cfg(feature = "cache")]
 pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
     // Errors name the cache file, not the temp file beside it (which is deleted on failure).
     let io = |e: std::io::Error| DataError::io(path, e);
@@ -196,6 +204,7 @@ pub(crate) fn write(path: &Path, key: &str, data: &Encoded) -> Result<()> {
 }
 
 /// Writes `data` as the 1-D array `{name}.npy` of the archive, as numpy's `savez` would.
+#[cfg(feature = "cache")]
 fn write_array<T, W>(npz: &mut ZipWriter<W>, name: &str, data: &[T]) -> std::io::Result<()>
 where
     T: npyz::AutoSerialize + Copy,
@@ -221,7 +230,19 @@ where
     buffered.flush()
 }
 
-#[cfg(test)]
+/// No cache file is read without the `cache` feature.
+#[cfg(not(feature = "cache"))]
+pub(crate) fn read(_path: &Path, _key: &str) -> Result<Option<Encoded>> {
+    Ok(None)
+}
+
+/// No cache file is written without the `cache` feature.
+#[cfg(not(feature = "cache"))]
+pub(crate) fn write(_path: &Path, _key: &str, _data: &Encoded) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(all(test, feature = "cache"))]
 mod tests {
     use super::*;
 

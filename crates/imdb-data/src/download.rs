@@ -10,7 +10,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{DataError, Result};
 
-/// Buffer size for streaming reads, both from the network and from disk.
+/// Also the checksum of a local source; here for the path it had before the crate had features.
+pub use crate::digest::sha256_file;
+
+/// Buffer size for streaming reads from the network.
 const BUF_LEN: usize = 64 * 1024;
 
 /// What to fetch and how to check it.
@@ -133,7 +136,7 @@ pub fn download_verified_with(
             });
         }
     };
-    let got = crate::cache::hex(&hasher.finalize());
+    let got = crate::digest::hex(&hasher.finalize());
     if !got.eq_ignore_ascii_case(spec.sha256.trim()) {
         return Err(DataError::ChecksumMismatch {
             url: spec.url.to_string(),
@@ -207,25 +210,6 @@ fn is_timeout(e: &io::Error) -> bool {
         || e.get_ref()
             .and_then(|inner| inner.downcast_ref::<ureq::Error>())
             .is_some_and(|inner| matches!(inner, ureq::Error::Timeout(_)))
-}
-
-/// The SHA-256 of a file, as lowercase hex, read in 64 KiB blocks.
-///
-/// # Errors
-/// [`DataError::Io`] when the file cannot be opened or read.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BUF_LEN];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(DataError::io(path, e)),
-        }
-    }
-    Ok(crate::cache::hex(&hasher.finalize()))
 }
 
 fn network(url: &str, message: String) -> DataError {
@@ -389,7 +373,7 @@ mod tests {
     }
 
     fn hex_of(bytes: &[u8]) -> String {
-        crate::cache::hex(&Sha256::digest(bytes))
+        crate::digest::hex(&Sha256::digest(bytes))
     }
 
     use crate::atomic::listing;

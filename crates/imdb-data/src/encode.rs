@@ -75,6 +75,7 @@ impl EncodeOptions {
 
     /// How many terms of a frequency ranking can survive `num_words` (`None`: all of them):
     /// ranks `1..=n` become indices `index_from + 1 .. num_words`.
+    #[cfg(feature = "loader")]
     pub(crate) fn kept_ranks(&self) -> Option<usize> {
         self.num_words
             .map(|n| n.saturating_sub(self.index_from as usize + 1))

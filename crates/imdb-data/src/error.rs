@@ -177,14 +177,23 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
-    /// Another process holds a directory's lock ([`crate::atomic::DirLock`]); nothing was
-    /// written there.
+    /// Another process holds a directory's lock (`atomic::DirLock`, feature `atomic`); nothing
+    /// was written there.
     #[error("{dir} is in use by another run ({holder}); wait for it or choose another directory")]
     DirectoryInUse {
         /// The directory.
         dir: PathBuf,
         /// Who holds it, as its lock file says (`process N`).
         holder: String,
+    },
+    /// The source needs a part of this crate that this build was compiled without (e.g. a
+    /// `.tar.gz` archive without the `archive` feature): turn the feature on.
+    #[error("{what} needs imdb-data's `{feature}` feature, which this build does not have")]
+    NotCompiled {
+        /// The cargo feature of `imdb-data` that reads it.
+        feature: &'static str,
+        /// What was asked for, e.g. `the .tar.gz archive data/aclImdb_v1.tar.gz`.
+        what: String,
     },
     /// A cache file is unreadable or inconsistent (it is ignored and rebuilt, never trusted).
     #[error("{path}: corrupt cache file: {message}")]

@@ -1,53 +1,68 @@
-//! The IMDB movie-review dataset for Burn, encoded exactly as Keras's `imdb.load_data` does.
+#![doc = include_str!("../README.md")]
 //!
-//! - **Sources** ([`DataSource`]): the official Stanford archive (downloaded once into the cache and
-//!   checked against its SHA-256), a local copy (the archive, an unpacked `aclImdb/` directory, a
-//!   labelled-only tarball or Keras's `imdb.npz`), or a 10% sample compiled into the crate.
-//! - **Encoding** ([`EncodeOptions`]): Keras's options and defaults (`num_words`, `skip_top`, `maxlen`,
-//!   `seed` 113 with numpy's exact shuffle, `start_char` 1, `oov_char` 2, `index_from` 3); the word
-//!   index is ranked by frequency over the training split ([`tokenize`] documents the tokenizer);
-//!   `ngrams = 2` adds word pairs as terms ([`ngrams`]).
-//! - **Cache**: the encoded data is cached per source checksum and options; a second load reads it.
-//! - **Burn**: [`ImdbDataset`] implements Burn's `Dataset` (reviews as token ids and labels).
-//!   Turning them into model inputs is the model's business: the batcher lives beside the
-//!   training step in `imdb-train`, and the input type in `imdb-model`.
+//! ## Where things are
 //!
-//! ```
-//! use imdb_data::{DataSource, ImdbLoader};
-//! let cache = tempfile::tempdir().unwrap();
-//! let imdb = ImdbLoader::new(DataSource::Embedded).cache_dir(cache.path()).load().unwrap();
-//! let (train, validation) = imdb.seed_split(1_000).unwrap();
-//! assert_eq!((validation.len(), train.len()), (1_000, 1_500));
-//! println!("{}", imdb.decode(imdb.train.tokens(0)).unwrap());
-//! ```
+//! - The text side (always built): [`tokenize`] (the tokenizer's rule), [`vocab`] ([`WordIndex`],
+//!   ranked by frequency over the training split), [`encode`] ([`EncodeOptions`]: Keras's options
+//!   and defaults, `seed` 113 with numpy's exact shuffle), [`ngrams`] (word pairs and triples as
+//!   terms), [`split`] ([`Split`]: labelled sequences in one buffer), [`error`].
+//! - `load`, `source`, `dataset`, `reviews` (feature `loader`): the loader, the sources, Burn's
+//!   `Dataset`. Turning reviews into model inputs is the model's business: the batcher lives
+//!   beside the training step in `imdb-train`, and the input type in `imdb-model`.
+//! - `download` (feature `download`), `npz` (feature `npz`), `atomic` (feature `atomic`),
+//!   `progress` (feature `progress`).
 //!
-//! The data: Maas et al., *Learning Word Vectors for Sentiment Analysis*, ACL 2011.
+//! A source a build was compiled without (a `.tar.gz` without `archive`, say) is an error,
+//! [`DataError::NotCompiled`], naming the feature: never a silent fallback.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod atomic;
-mod cache;
-pub mod dataset;
-pub mod download;
+// The text side: always built.
 pub mod encode;
 pub mod error;
 pub mod json;
-pub mod load;
 pub mod ngrams;
-mod npy;
-pub mod npz;
 pub mod numpy_rng;
-mod pickle;
-pub mod progress;
-pub mod reviews;
-pub mod source;
 pub mod split;
 pub mod tokenize;
 pub mod vocab;
+
+#[cfg(feature = "atomic")]
+pub mod atomic;
+#[cfg(feature = "progress")]
+pub mod progress;
+
+#[cfg(feature = "loader")]
+mod cache;
+#[cfg(feature = "loader")]
+pub mod dataset;
+#[cfg(feature = "loader")]
+mod digest;
+#[cfg(feature = "loader")]
+pub mod load;
+#[cfg(feature = "loader")]
+pub mod reviews;
+#[cfg(feature = "loader")]
+pub mod source;
+
+#[cfg(feature = "download")]
+pub mod download;
+#[cfg(any(feature = "npz", feature = "cache"))]
+mod npy;
+#[cfg(feature = "npz")]
+pub mod npz;
+#[cfg(feature = "npz")]
+mod pickle;
+#[cfg(any(feature = "npz", feature = "cache"))]
 mod zip_entry;
 
-pub use dataset::{ImdbDataset, ImdbItem};
 pub use encode::EncodeOptions;
 pub use error::{DataError, Result};
-pub use load::{Imdb, ImdbLoader, Provenance, SourceKind};
-pub use source::{DataSource, Format};
 pub use split::Split;
 pub use vocab::WordIndex;
+
+#[cfg(feature = "loader")]
+pub use dataset::{ImdbDataset, ImdbItem};
+#[cfg(feature = "loader")]
+pub use load::{Imdb, ImdbLoader, Provenance, SourceKind};
+#[cfg(feature = "loader")]
+pub use source::{DataSource, Format};

@@ -1,16 +1,15 @@
 //! Loading: pick the source, hit the cache or read and encode, report where it came from.
 
 use crate::cache::{self, Encoded};
-use crate::download::{Download, download_verified, sha256_file};
+use crate::digest::{sha256_file, sha256_hex};
 use crate::encode::EncodeOptions;
 use crate::error::{DataError, Result};
-use crate::reviews::{LabeledReviews, read_directory, read_tar_gz, read_tar_gz_file};
-use crate::source::{self, DataSource, EMBEDDED_SAMPLE, Format, official};
+use crate::reviews::{LabeledReviews, read_directory};
+use crate::source::{self, DataSource, Format, official};
 use crate::split::Split;
 use crate::vocab::{WordIndex, rank_corpus};
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -227,28 +226,13 @@ impl ImdbLoader {
     fn resolve(&self, cache_dir: &Path) -> Result<Resolved> {
         match &self.source {
             DataSource::Path(path) => Resolved::local(path),
-            DataSource::Embedded => Ok(Resolved::embedded()),
+            DataSource::Embedded => Resolved::embedded(),
             DataSource::Official => {
                 let dest = cache_dir.join(official::FILE_NAME);
-                if !dest.is_file() {
-                    let url = self.url.clone().unwrap_or_else(source::download_url);
-                    let spec = Download {
-                        url: &url,
-                        sha256: official::SHA256,
-                        expected_len: Some(official::LEN),
-                    };
-                    eprintln!("burn-imdb: downloading {url} to {}", dest.display());
-                    match download_verified(&spec, &dest, self.quiet) {
-                        Ok(_) => {}
-                        Err(e @ (DataError::Network { .. } | DataError::HttpStatus { .. })) => {
-                            eprintln!(
-                                "{}",
-                                source::embedded_notice(&format!("the download failed: {e}"))
-                            );
-                            return Ok(Resolved::embedded());
-                        }
-                        Err(e) => return Err(e),
-                    }
+                if !dest.is_file()
+                    && let Err(why) = self.download(&dest)?
+                {
+                    return fallback(&why);
                 }
                 // Verified when it was downloaded, and only ever renamed into place complete.
                 Ok(Resolved {
@@ -260,6 +244,55 @@ impl ImdbLoader {
             }
         }
     }
+
+    /// Downloads the official archive to `dest`: `Ok(Err(why))` when that is impossible (a
+    /// network failure), which falls back to the embedded sample; an error otherwise (a
+    /// checksum mismatch is never a reason to fall back).
+    #[cfg(feature = "download")]
+    fn download(&self, dest: &Path) -> Result<std::result::Result<(), String>> {
+        use crate::download::{Download, download_verified};
+        let url = self.url.clone().unwrap_or_else(source::download_url);
+        let spec = Download {
+            url: &url,
+            sha256: official::SHA256,
+            expected_len: Some(official::LEN),
+        };
+        eprintln!("burn-imdb: downloading {url} to {}", dest.display());
+        match download_verified(&spec, dest, self.quiet) {
+            Ok(_) => Ok(Ok(())),
+            Err(e @ (DataError::Network { .. } | DataError::HttpStatus { .. })) => {
+                Ok(Err(format!("the download failed: {e}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Without the `download` feature the official archive is only read when it already is in
+    /// the cache directory.
+    #[cfg(not(feature = "download"))]
+    fn download(&self, dest: &Path) -> Result<std::result::Result<(), String>> {
+        Ok(Err(format!(
+            "{} is not in the cache and this build cannot download it \
+             (imdb-data without its `download` feature)",
+            dest.display()
+        )))
+    }
+}
+
+/// The embedded sample, with the loud notice, when the official archive cannot be had.
+#[cfg(feature = "sample")]
+fn fallback(why: &str) -> Result<Resolved> {
+    eprintln!("{}", source::embedded_notice(why));
+    Resolved::embedded()
+}
+
+/// Without the embedded sample there is nothing to fall back to.
+#[cfg(not(feature = "sample"))]
+fn fallback(why: &str) -> Result<Resolved> {
+    Err(DataError::NotCompiled {
+        feature: "sample",
+        what: format!("falling back to the embedded sample ({why})"),
+    })
 }
 
 /// A source pinned down to a format and a checksum.
@@ -286,13 +319,22 @@ impl Resolved {
         })
     }
 
-    fn embedded() -> Self {
-        Self {
+    #[cfg(feature = "sample")]
+    fn embedded() -> Result<Self> {
+        Ok(Self {
             kind: SourceKind::Embedded,
             format: Format::TarGz,
             path: None,
-            checksum: cache::hex(&Sha256::digest(EMBEDDED_SAMPLE)),
-        }
+            checksum: sha256_hex(source::EMBEDDED_SAMPLE),
+        })
+    }
+
+    #[cfg(not(feature = "sample"))]
+    fn embedded() -> Result<Self> {
+        Err(DataError::NotCompiled {
+            feature: "sample",
+            what: "the embedded sample".into(),
+        })
     }
 
     /// The source's reviews as word ranks, before any encoding option.
@@ -301,10 +343,7 @@ impl Resolved {
             (Format::KerasNpz, Some(path)) => read_npz(path)?,
             (Format::Directory, Some(path)) => ranked(read_directory(path)?),
             (Format::TarGz, Some(path)) => ranked(read_tar_gz_file(path)?),
-            (_, None) => ranked(read_tar_gz(
-                EMBEDDED_SAMPLE,
-                Path::new("<embedded sample>"),
-            )?),
+            (_, None) => ranked(read_embedded()?),
         };
         Ok(RankedReviews {
             word_index,
@@ -312,6 +351,30 @@ impl Resolved {
             test,
         })
     }
+}
+
+#[cfg(feature = "archive")]
+fn read_tar_gz_file(path: &Path) -> Result<LabeledReviews> {
+    crate::reviews::read_tar_gz_file(path)
+}
+
+#[cfg(not(feature = "archive"))]
+fn read_tar_gz_file(path: &Path) -> Result<LabeledReviews> {
+    Err(DataError::NotCompiled {
+        feature: "archive",
+        what: format!("the .tar.gz archive {}", path.display()),
+    })
+}
+
+#[cfg(feature = "sample")]
+fn read_embedded() -> Result<LabeledReviews> {
+    crate::reviews::read_tar_gz(source::EMBEDDED_SAMPLE, Path::new("<embedded sample>"))
+}
+
+#[cfg(not(feature = "sample"))]
+fn read_embedded() -> Result<LabeledReviews> {
+    // Not reached: without the sample, `Resolved::embedded` has already refused.
+    Resolved::embedded().map(|_| LabeledReviews::default())
 }
 
 /// Both splits as word ranks over the training split, and the word index when the source has one.
@@ -356,6 +419,7 @@ fn ranked(reviews: LabeledReviews) -> (Option<WordIndex>, Split, Split) {
 
 /// Keras's `imdb.npz` already holds word ranks; its word index, if present, is the
 /// `imdb_word_index.json` that Keras downloads beside it.
+#[cfg(feature = "npz")]
 fn read_npz(path: &Path) -> Result<(Option<WordIndex>, Split, Split)> {
     let npz = crate::npz::read_keras_npz(path)?;
     let split = |x: Vec<Vec<u32>>, y: Vec<u8>| -> Split { x.into_iter().zip(y).collect() };
@@ -370,6 +434,14 @@ fn read_npz(path: &Path) -> Result<(Option<WordIndex>, Split, Split)> {
         split(npz.x_train, npz.y_train),
         split(npz.x_test, npz.y_test),
     ))
+}
+
+#[cfg(not(feature = "npz"))]
+fn read_npz(path: &Path) -> Result<(Option<WordIndex>, Split, Split)> {
+    Err(DataError::NotCompiled {
+        feature: "npz",
+        what: format!("Keras's imdb.npz at {}", path.display()),
+    })
 }
 
 /// Hashing 50,000 files' contents would cost as much as reading them, so a directory is identified
@@ -400,5 +472,5 @@ fn directory_fingerprint(dir: &Path) -> String {
         }
     }
     lines.sort_unstable();
-    format!("dir:{}", cache::hex(&Sha256::digest(lines.join("\n"))))
+    format!("dir:{}", sha256_hex(lines.join("\n")))
 }

@@ -18,6 +18,7 @@ pub(crate) fn one_dim(shape: &[u64]) -> Option<u64> {
 }
 
 /// `(signed, size)` of a little-endian or byte-order-free integer `descr` such as `<i8`.
+#[cfg(feature = "npz")]
 pub(crate) fn int_dtype(descr: &str) -> Option<(bool, usize)> {
     let b = descr.as_bytes();
     if b.len() != 3 {
@@ -318,6 +319,7 @@ pub(crate) mod tests {
         assert!(parse_header(&huge).unwrap_err().contains("overflows"));
     }
 
+    #[cfg(feature = "npz")]
     #[test]
     fn integer_dtypes() {
         assert_eq!(int_dtype("<i8"), Some((true, 8)));

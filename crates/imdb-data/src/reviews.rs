@@ -1,13 +1,17 @@
-//! Reading the labelled reviews from the official archive layout, packed or unpacked.
+//! Reading the labelled reviews from the official archive layout, packed (feature `archive`) or
+//! unpacked.
 //!
 //! Only `train|test/pos|neg/<id>_<rating>.txt` is read; everything else (`unsup/`, `urls_*.txt`,
 //! `*.feat`, the README, stray files) is skipped without being decompressed into memory.
 
 use crate::error::{DataError, Result};
 use crate::vocab::RawReview;
-use flate2::read::GzDecoder;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "archive")]
+use {
+    flate2::read::GzDecoder,
+    std::io::{BufReader, Read},
+};
 
 /// Reviews per folder in the official dataset.
 pub const OFFICIAL_PER_FOLDER: usize = 12_500;
@@ -142,6 +146,7 @@ fn parse_counts(bytes: &[u8]) -> std::result::Result<[usize; 4], String> {
 }
 
 /// The most bytes preallocated for one review from its tar header's declared size.
+#[cfg(feature = "archive")]
 const MAX_PREALLOCATED_REVIEW: u64 = 64 << 10;
 
 /// Reads a gzip'd tar archive in the official layout (the official `aclImdb_v1.tar.gz`, a labelled
@@ -151,6 +156,7 @@ const MAX_PREALLOCATED_REVIEW: u64 = 64 << 10;
 /// [`DataError::CorruptArchive`] for a damaged or truncated gzip/tar stream,
 /// [`DataError::InvalidUtf8`] naming the review, [`DataError::MissingFolder`] and
 /// [`DataError::WrongCount`] when the layout is incomplete.
+#[cfg(feature = "archive")]
 pub fn read_tar_gz(reader: impl Read, source: &Path) -> Result<LabeledReviews> {
     let corrupt = |e: std::io::Error| DataError::CorruptArchive {
         path: source.to_owned(),
@@ -186,6 +192,7 @@ pub fn read_tar_gz(reader: impl Read, source: &Path) -> Result<LabeledReviews> {
 ///
 /// # Errors
 /// [`DataError::SourceUnreadable`] if the file cannot be opened, then as [`read_tar_gz`].
+#[cfg(feature = "archive")]
 pub fn read_tar_gz_file(path: &Path) -> Result<LabeledReviews> {
     let file = std::fs::File::open(path).map_err(|e| DataError::SourceUnreadable {
         path: path.to_owned(),
@@ -194,6 +201,7 @@ pub fn read_tar_gz_file(path: &Path) -> Result<LabeledReviews> {
     read_tar_gz(file, path)
 }
 
+#[cfg(feature = "archive")]
 fn is_counts_manifest(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == COUNTS_FILE) && path.components().count() <= 2
 }

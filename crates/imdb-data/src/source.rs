@@ -23,8 +23,10 @@ pub mod official {
     pub const FILE_NAME: &str = "aclImdb_v1.tar.gz";
 }
 
-/// The embedded sample: 10% of the labelled reviews, see `assets/README.md`.
-pub(crate) const EMBEDDED_SAMPLE: &[u8] = include_bytes!("../../../assets/aclImdb_sample.tar.gz");
+/// The embedded sample: 10% of the labelled reviews, from the `imdb-sample` crate (feature
+/// `sample`; the reviews are for research use, see that crate's `LICENSE`).
+#[cfg(feature = "sample")]
+pub(crate) const EMBEDDED_SAMPLE: &[u8] = imdb_sample::ARCHIVE;
 
 /// Which data to load.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,9 +34,10 @@ pub enum DataSource {
     /// A local file or directory; an error if it cannot be read (never a reason to fall back).
     Path(PathBuf),
     /// The official archive from the cache, downloaded first if missing; the embedded sample, with
-    /// a loud notice, if the download is impossible.
+    /// a loud notice, if the download is impossible (the network fails, or this build has no
+    /// `download` feature).
     Official,
-    /// The 5,000-review sample compiled into this crate.
+    /// The 5,000-review sample compiled into this crate (feature `sample`).
     Embedded,
 }
 

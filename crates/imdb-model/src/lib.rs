@@ -1,9 +1,6 @@
-//! A configurable multi-layer perceptron for binary classification on Burn 0.22, with optional
-//! dropout, Keras-style L2 and the losses of the Keras IMDB study.
+#![doc = include_str!("../README.md")]
 //!
-//! The crate depends on `burn` alone and picks no backend: the model runs on whatever
-//! [`Device`](burn::tensor::Device) it is built on, and can be a field of any other
-//! `#[derive(Module)]` struct (see `tests/embed.rs`, which trains one with Burn's optimizer).
+//! ## What is where
 //!
 //! - [`MlpConfig`] → [`Mlp`]: `input → hidden… → 1 logit`, validated by
 //!   [`MlpConfig::try_init`] with a typed [`ModelError`].
@@ -18,7 +15,7 @@
 //!   They are the data term only: [`Mlp::loss`] is the one function that adds the L2 term, as
 //!   Keras does.
 //!
-//! # Reading a model's parts
+//! ## Reading a model's parts
 //!
 //! An [`Mlp`]'s layers and settings are read-only from outside: [`Mlp::hidden_layers`] (the
 //! first holds `W₀`), [`Mlp::output_layer`], [`Mlp::activation`], [`Mlp::active_dropout`],
@@ -27,38 +24,7 @@
 //! training step uses to compute a step as host loops; any exporter or custom kernel can do the
 //! same, and [`Mlp::forward`] stays the definition such code is tested against.
 //!
-//! # Example
-//!
-//! ```
-//! use burn::module::Module;
-//! use burn::tensor::{Device, Tensor};
-//! use imdb_model::{Loss, MlpConfig, SparseBatch};
-//!
-//! let device = Device::flex();
-//! device.seed(42);
-//!
-//! // Two reviews over a 100-word vocabulary; the repeated 7 counts once.
-//! let reviews = [vec![1u32, 7, 7, 42], vec![3, 99]];
-//! let batch = SparseBatch::from_rows(reviews, 100)?;
-//!
-//! let config = MlpConfig::new(100).with_l2(Some(0.002));
-//! let model = config.try_init(&device)?;
-//!
-//! let logits = model.forward(batch.to_dense(&device)); // [2, 1]
-//! let sparse = model.forward(batch.clone());
-//! let gap: f32 = (logits.clone() - sparse).abs().max().into_scalar();
-//! assert!(gap < 1e-5);
-//!
-//! let targets = Tensor::<2>::from_floats([[1.0], [0.0]], &device);
-//! let loss: f32 = model.loss(Loss::Bce, logits, targets).into_scalar();
-//! assert!(loss.is_finite());
-//!
-//! let probs = model.valid().predict_proba(batch.clone());
-//! assert_eq!(probs.dims(), [2, 1]);
-//! # Ok::<(), imdb_model::ModelError>(())
-//! ```
-//!
-//! # Inside your own model
+//! ## Inside your own model
 //!
 //! [`Mlp`] is an ordinary Burn module: hold it in your `#[derive(Module)]` struct and any Burn
 //! optimizer trains it with the rest. Training needs the autodiff device.

@@ -110,7 +110,28 @@ impl SentimentClassifier {
 
     /// The classifier of a model bundle, on `device`: from a directory, or from bytes a program
     /// carries ([`ModelBundle::from_files`] with `include_bytes!`), so it needs no file at run
-    /// time.
+    /// time. The result classifies exactly as [`load`](Self::load) of the same files does
+    /// (burn-imdb's `tests/predict.rs` checks it on a trained model).
+    ///
+    /// A program that carries its model (the files of `artifacts/baseline/model/` copied into
+    /// its `model/` folder); `ignore`d here only because those files are not in this crate:
+    ///
+    /// ```ignore
+    /// use burn::tensor::Device;
+    /// use imdb_predict::{BundleFiles, ModelBundle, SentimentClassifier};
+    ///
+    /// let bundle = ModelBundle::from_files(BundleFiles {
+    ///     manifest: include_bytes!("../model/manifest.json"),
+    ///     config: include_bytes!("../model/config.json"),
+    ///     weights: include_bytes!("../model/model.bpk"),
+    ///     encoding: include_bytes!("../model/encoding.json"),
+    ///     word_index: Some(include_bytes!("../model/word_index.json")),
+    /// })?;
+    /// let classifier = SentimentClassifier::from_bundle(&bundle, &Device::flex())?;
+    /// let verdict = &classifier.predict(&["A wonderful, moving film."])[0];
+    /// println!("{} ({:.3})", verdict.label, verdict.probability);
+    /// # Ok::<(), imdb_predict::BundleError>(())
+    /// ```
     ///
     /// # Errors
     /// [`BundleError::MissingFile`] for a bundle without a vocabulary (it cannot read text), and

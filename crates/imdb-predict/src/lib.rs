@@ -1,12 +1,11 @@
-//! Classify new reviews from text with a trained burn-imdb model, and say which words decided.
+#![doc = include_str!("../README.md")]
+//!
+//! ## What is where
 //!
 //! - [`SentimentClassifier`]: text → [`Prediction`] (probability of positive, [`Label`], the
 //!   words with the largest occlusion effect on the logit), batched for throughput; loaded from
 //!   a model directory ([`SentimentClassifier::load`]) or from a [`ModelBundle`] in memory
 //!   ([`SentimentClassifier::from_bundle`]), whose format `imdb-bundle` defines.
-//!
-//! The crate needs `burn` without its training stack, so other programs can embed prediction
-//! without burn-train; pick the backend with the [`Device`](burn::tensor::Device) you load onto.
 
 mod classifier;
 

@@ -1,5 +1,6 @@
-//! The whole study: every variant of the seed notebook over several seeds, with statistics,
-//! figures and a report whose conclusions are computed from the runs.
+#![doc = include_str!("../README.md")]
+//!
+//! ## What is where
 //!
 //! - [`variants`]: the seed's seven variants ([`seed_variants`]), the `bigrams` one that goes
 //!   beyond it ([`study_variants`]) and the JSON configs of the experiments folder

@@ -1,24 +1,6 @@
-//! Training the IMDB multi-hot MLP of `imdb-model` with Burn's `Learner`, following the Keras
-//! study's protocol.
+#![doc = include_str!("../README.md")]
 //!
-//! ```no_run
-//! use imdb_data::{DataSource, ImdbLoader};
-//! use imdb_train::{BackendKind, ExperimentConfig, InputKind, RunOptions, run_experiment};
-//!
-//! let config = ExperimentConfig::new(); // the seed notebook's baseline
-//! let imdb = ImdbLoader::new(DataSource::Embedded).options(config.data.clone()).load()?;
-//! let opts = RunOptions {
-//!     out_dir: "artifacts/baseline".into(),
-//!     backend: BackendKind::select(None)?,
-//!     input: InputKind::Sparse,
-//!     resume: false,
-//!     quiet: false,
-//!     checkpoint_seconds: imdb_train::DEFAULT_CHECKPOINT_SECONDS,
-//! };
-//! let results = run_experiment(&config, &imdb, &opts)?;
-//! println!("epoch {} → test accuracy {:.4}", results.chosen_epoch, results.test_accuracy);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! ## What is where
 //!
 //! - [`ExperimentConfig`]: model, loss, Keras-exact RMSprop ([`RmsPropKerasConfig`]), batch
 //!   size, epochs, validation size, epoch selection, seed, input weighting ([`Weighting`]) and
@@ -37,7 +19,7 @@
 //!   [`ExecutionPlan`], decided once per run, says where the first layer and the optimizer run.
 //! - [`plot`]: the notebook's figures, and the pieces other figures are drawn with.
 //!
-//! # How a training step runs
+//! ## How a training step runs
 //!
 //! On a GPU, a step is the model's own `forward` under Burn's autodiff. On a CPU backend with
 //! sparse batches it is the `cpu` module's loops over the tensors' memory: a gather-sum for the

@@ -9,8 +9,9 @@ use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-/// DejaVu Sans (see `assets/fonts/DejaVu-LICENSE.txt`), compiled in so PNGs need no system fonts.
-const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+/// DejaVu Sans (licence: `assets/DejaVu-LICENSE.txt` in this crate, Bitstream Vera), compiled in
+/// so PNGs need no system fonts.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Makes the embedded font the one plotters finds as `"sans-serif"` (once per process).
 pub fn register_font() {

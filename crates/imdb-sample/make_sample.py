@@ -1,4 +1,4 @@
-"""Builds assets/aclImdb_sample.tar.gz from the labelled IMDB archive.
+"""Builds crates/imdb-sample/data/aclImdb_sample.tar.gz from the labelled IMDB archive.
 
 Rule: every review whose numeric id (the part before '_' in <id>_<rating>.txt) is a multiple of 10,
 from each of train/pos, train/neg, test/pos, test/neg. Ids run 0..12499 in each folder, so that is
@@ -7,7 +7,8 @@ The archive keeps the official layout, adds counts.json (the folder sizes the lo
 dataset's README (its attribution), and is written deterministically (sorted, fixed mtime/owner).
 
 Usage (from the repository root):
-    python3 assets/make_sample.py ../shared/data/aclImdb_labeled.tar.gz assets/aclImdb_sample.tar.gz
+    python3 crates/imdb-sample/make_sample.py ../shared/data/aclImdb_labeled.tar.gz \
+        crates/imdb-sample/data/aclImdb_sample.tar.gz
 """
 import gzip
 import io
