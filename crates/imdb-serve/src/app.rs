@@ -2,7 +2,7 @@
 
 use crate::error::{Result, ServeError};
 use crate::http::{Request, Response, query_param};
-use crate::limits::{MAX_BODY_BYTES, MAX_REVIEW_CHARS, MAX_REVIEWS};
+use crate::limits::{MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_REVIEW_CHARS, MAX_REVIEWS};
 use crate::page::Page;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -76,12 +76,14 @@ pub(crate) struct Limits {
     max_body_bytes: usize,
     max_reviews: usize,
     max_review_chars: usize,
+    max_head_bytes: usize,
 }
 
 pub(crate) const LIMITS: Limits = Limits {
     max_body_bytes: MAX_BODY_BYTES,
     max_reviews: MAX_REVIEWS,
     max_review_chars: MAX_REVIEW_CHARS,
+    max_head_bytes: MAX_HEAD_BYTES,
 };
 
 impl App {

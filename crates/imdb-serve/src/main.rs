@@ -57,15 +57,21 @@ fn main() -> Result<()> {
     let app = App::load(&model, &device)
         .with_context(|| format!("loading the model from {}", model.display()))?;
     let info = app.info();
+    let about: Vec<String> = [
+        info.variant.clone(),
+        info.test_accuracy.map(|a| format!("test accuracy {a:.3}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     println!(
-        "model: {} ({}{} terms){}, ready in {:.1} s",
+        "model: {}{}, ready in {:.1} s",
         info.directory.display(),
-        info.variant
-            .as_deref()
-            .map_or(String::new(), |v| format!("{v}, ")),
-        info.input_width,
-        info.test_accuracy
-            .map_or(String::new(), |a| format!(", test accuracy {a:.3}")),
+        if about.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", about.join("; "))
+        },
         started.elapsed().as_secs_f64(),
     );
     let server = Server::bind((args.host, args.port), app)?;

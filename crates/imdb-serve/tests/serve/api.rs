@@ -65,6 +65,7 @@ fn the_model_is_described() {
             "max_body_bytes": MAX_BODY_BYTES,
             "max_reviews": MAX_REVIEWS,
             "max_review_chars": MAX_REVIEW_CHARS,
+            "max_head_bytes": MAX_HEAD_BYTES,
         })
     );
 }
