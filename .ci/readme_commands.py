@@ -32,15 +32,20 @@ the commands containing TEXT, for a quick local check: the page rules are checke
 Exit status 0 when every command passed; the last line reads "N passed, M failed".
 """
 
+import atexit
 import json
 import os
+import queue
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,6 +163,98 @@ def check_experiments_unchanged(cwd, out, err):
     need(changed == "", f"assets/experiments/ out of date with study_variants(): {changed}")
 
 
+class Server:
+    """A command that serves until stopped (docs/guide/serve.md): started in the background and
+    ready once it prints `serving URL`, then `check(url)`; it runs until the harness ends, so
+    that the page's `curl` commands after it talk to it."""
+
+    def __init__(self, check):
+        self.check, self.proc, self.log = check, None, None
+
+    def start(self, line, cwd, env):
+        self.log = tempfile.TemporaryFile(mode="w+")
+        atexit.register(self.stop)
+        # Its own process group, so that stopping it stops cargo and the server cargo started.
+        self.proc = subprocess.Popen(["bash", "-c", line], cwd=cwd, env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=self.log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        lines = queue.Queue()
+
+        def read():
+            for out in self.proc.stdout:
+                lines.put(out)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            try:
+                out = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise Failed(f"no `serving URL` line within {TIMEOUT_S} s")
+            if out is None:
+                raise Failed(f"exit status {self.proc.wait()} before serving")
+            served = re.match(r"serving (http://\S+)", out)
+            if served:
+                return served.group(1)
+
+    def stderr_tail(self):
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        return self.log.read()[-3000:]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def http_get(url):
+    """The body of `url` on this machine (no proxy), as text."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=30) as response:
+        need(response.status == 200, f"GET {url}: status {response.status}")
+        return response.read().decode()
+
+
+def check_serve(url):
+    need("See it decide" in http_get(url), f"GET {url}: not the page")
+    model = json.loads(http_get(url + "api/model"))
+    need(model["variant"] == "baseline", f"variant {model['variant']!r}")
+
+
+def check_curl_predict(cwd, out, err):
+    [p] = json.loads(out)["predictions"]
+    need(p["label"] in ("positive", "negative") and 0 <= p["probability"] <= 1, str(p))
+    need([t["term"] for t in p["terms"]] == ["not", "bad", "at", "all", "a", "wonderful", "cast"],
+         f"terms {p['terms']}")
+    wonderful = [w["effect"] for w in p["top_words"] if w["word"] == "wonderful"]
+    need(wonderful and wonderful[0] > 0, f"top words {p['top_words']}")
+
+
+def check_curl_model(cwd, out, err):
+    model = json.loads(out)
+    need(model["variant"] == "baseline", f"variant {model['variant']!r}")
+    need(model["encoding"]["num_words"] == 10000, f"encoding {model['encoding']}")
+    need(model["vocabulary_size"] > 10000, f"vocabulary_size {model['vocabulary_size']}")
+
+
+def check_curl_415(cwd, out, err):
+    need(out.startswith("HTTP/1.1 415 "), f"status line {out.splitlines()[:1]}")
+    body = re.split(r"\r?\n\r?\n", out, maxsplit=1)[1]
+    need("application/json" in json.loads(body)["error"], out)
+
+
+def check_load(cwd, out, err):
+    median = re.search(r"^median: .* (\d+) req/s p50 ", out, re.M)
+    need(median and int(median.group(1)) > 0, "no median line with requests per second")
+
+
 TEST_COMMAND = "cargo test --workspace"
 
 # Every README command and what it must have done. None: run by .ci/run directly.
@@ -182,6 +279,13 @@ COMMANDS = {
         check_nb_trigrams,
     f"{FULL_DATA} cargo run --example bench": check_bench,
     "BURN_IMDB_WRITE_EXPERIMENTS=1 cargo test --test study": check_experiments_unchanged,
+    "cargo run -p imdb-serve -- --model artifacts/baseline": Server(check_serve),
+    "curl -s http://127.0.0.1:8080/api/predict -H 'Content-Type: application/json' "
+    """-d '{"reviews": ["Not bad at all. A wonderful cast!"]}'""": check_curl_predict,
+    "curl -s http://127.0.0.1:8080/api/model": check_curl_model,
+    "curl -si http://127.0.0.1:8080/api/predict -H 'Content-Type: text/plain' -d 'hello'":
+        check_curl_415,
+    "cargo run -p imdb-serve --example load -- --model artifacts/baseline": check_load,
 }
 
 # Short forms of long commands: appended to the README's command (after `--`).
@@ -191,6 +295,9 @@ SHORT_FORMS = {
     f"{FULL_DATA} cargo run --example study": "--seeds 2 --out artifacts/study-full",
     # One run of one epoch per input instead of 5 runs of 20: the numbers are not checked here.
     f"{FULL_DATA} cargo run --example bench": "--runs 1 --epochs 1 --json",
+    # One run of 20 requests per client instead of 5 of 100: the figures are not checked here.
+    "cargo run -p imdb-serve --example load -- --model artifacts/baseline":
+        "--runs 1 --requests 20",
 }
 
 
@@ -406,6 +513,17 @@ def main():
             continue
         print(f"readme-commands: run: {line}   [{', '.join(shown[command])}]", flush=True)
         started = time.monotonic()
+        if isinstance(check, Server):
+            try:
+                check.check(check.start(line, cwd, env))
+                passed += 1
+                print(f"readme-commands: ok, serving ({time.monotonic() - started:.0f} s)",
+                      flush=True)
+            except (Failed, OSError, json.JSONDecodeError, KeyError) as e:
+                failed += 1
+                print(f"readme-commands: FAIL ({shown[command][0]}): {e!r}")
+                print("--- stderr (tail)\n" + check.stderr_tail())
+            continue
         try:
             proc = subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True,
                                   text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S)
@@ -423,6 +541,9 @@ def main():
             out = out.decode() if isinstance(out, bytes) else out
             err = err.decode() if isinstance(err, bytes) else err
             print("--- stdout (tail)\n" + out[-3000:] + "\n--- stderr (tail)\n" + err[-3000:])
+    for check in COMMANDS.values():
+        if isinstance(check, Server):
+            check.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"readme-commands: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1

@@ -8,6 +8,8 @@
 //!    alphanumeric characters stays inside the word (`don't`, `director's`); every other character,
 //!    punctuation included, separates words.
 
+use std::ops::Range;
+
 /// Longest tag we strip, so a stray `<` in prose cannot swallow a whole review.
 const MAX_TAG_BYTES: usize = 64;
 
@@ -16,6 +18,36 @@ const MAX_TAG_BYTES: usize = 64;
 /// Tokens borrow from an internal lower-cased copy, so no allocation is made per token.
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
     let clean = lowercase_without_tags(text);
+    scan_tokens(&clean, |s, e| f(&clean[s..e]));
+}
+
+/// Calls `f` with each token of `text` and the byte range of `text` it was read from, in
+/// order: exactly the tokens of [`for_each_token`], each with its place in the original text,
+/// so that a caller can mark it there.
+///
+/// The range covers the original characters the token was lower-cased from, so it may differ
+/// from the token in case and in length (`"DON'T"` is `don't` at `0..5`). Where lower-casing
+/// turns one character into several and a token ends between them (`"İ"` is `i` plus a
+/// combining dot, which is not alphanumeric), the range covers that whole character.
+///
+/// ```
+/// use imdb_data::tokenize::for_each_token_span;
+/// let text = "<i>Great</i> FILM!";
+/// let mut spans = Vec::new();
+/// for_each_token_span(text, |token, range| spans.push((token.to_owned(), &text[range])));
+/// assert_eq!(spans, [("great".to_owned(), "Great"), ("film".to_owned(), "FILM")]);
+/// ```
+pub fn for_each_token_span(text: &str, mut f: impl FnMut(&str, Range<usize>)) {
+    let clean = lowercase_without_tags(text);
+    let origin = clean_origins(text);
+    debug_assert_eq!(origin.len(), clean.len());
+    scan_tokens(&clean, |s, e| {
+        f(&clean[s..e], origin[s].start..origin[e - 1].end);
+    });
+}
+
+/// Calls `f(start, end)` with the byte range of each token of the lower-cased, tag-free `clean`.
+fn scan_tokens(clean: &str, mut f: impl FnMut(usize, usize)) {
     let mut chars = clean.char_indices().peekable();
     let mut start: Option<usize> = None;
     while let Some((i, c)) = chars.next() {
@@ -29,11 +61,11 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
             continue;
         }
         if let Some(s) = start.take() {
-            f(&clean[s..i]);
+            f(s, i);
         }
     }
     if let Some(s) = start {
-        f(&clean[s..]);
+        f(s, clean.len());
     }
 }
 
@@ -54,10 +86,49 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 fn lowercase_without_tags(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
-        let after = &rest[lt + 1..];
+    split_tags(text, |piece| match piece {
+        Piece::Text(range) => out.push_str(&text[range]),
+        Piece::Tag(_) => out.push(' '),
+    });
+    if out.is_ascii() {
+        out.make_ascii_lowercase();
+        out
+    } else {
+        out.to_lowercase()
+    }
+}
+
+/// For each byte of `lowercase_without_tags(text)`, the range of `text` it comes from: the
+/// character it was lower-cased from, or the tag a space replaced.
+fn clean_origins(text: &str) -> Vec<Range<usize>> {
+    let mut origin = Vec::with_capacity(text.len());
+    split_tags(text, |piece| match piece {
+        Piece::Text(range) => {
+            for (i, c) in text[range.clone()].char_indices() {
+                let at = range.start + i;
+                // `str::to_lowercase` lower-cases character by character, except that a
+                // capital sigma becomes σ or ς by context: both are two bytes, as σ is.
+                let lower: usize = c.to_lowercase().map(char::len_utf8).sum();
+                origin.extend(std::iter::repeat_n(at..at + c.len_utf8(), lower));
+            }
+        }
+        Piece::Tag(range) => origin.push(range),
+    });
+    origin
+}
+
+/// A stretch of review text: words and punctuation, or an HTML tag.
+enum Piece {
+    Text(Range<usize>),
+    Tag(Range<usize>),
+}
+
+/// Calls `f` with the consecutive pieces of `text`, each a byte range, tags as the module's rule
+/// defines them.
+fn split_tags(text: &str, mut f: impl FnMut(Piece)) {
+    let mut rest = 0;
+    while let Some(lt) = text[rest..].find('<').map(|i| rest + i) {
+        let after = &text[lt + 1..];
         let starts_tag = after
             .chars()
             .next()
@@ -67,27 +138,50 @@ fn lowercase_without_tags(text: &str) -> String {
         let close = window.iter().position(|&b| b == b'>');
         match close {
             Some(gt) if starts_tag => {
-                out.push(' ');
-                rest = &after[gt + 1..];
+                f(Piece::Text(rest..lt));
+                rest = lt + 1 + gt + 1;
+                f(Piece::Tag(lt..rest));
             }
             _ => {
-                out.push('<');
-                rest = after;
+                f(Piece::Text(rest..lt + 1));
+                rest = lt + 1;
             }
         }
     }
-    out.push_str(rest);
-    if out.is_ascii() {
-        out.make_ascii_lowercase();
-        out
-    } else {
-        out.to_lowercase()
-    }
+    f(Piece::Text(rest..text.len()));
 }
 
 #[cfg(test)]
 mod tests {
-    use super::tokenize;
+    use super::{for_each_token_span, tokenize};
+    use std::ops::Range;
+
+    fn spans(text: &str) -> Vec<(String, Range<usize>)> {
+        let mut out = Vec::new();
+        for_each_token_span(text, |t, r| out.push((t.to_owned(), r)));
+        out
+    }
+
+    /// The span function yields `tokenize`'s tokens, with ranges in order, on character
+    /// boundaries, that read back as the token once lower-cased.
+    fn assert_spans_agree(text: &str) {
+        let spans = spans(text);
+        let tokens: Vec<&str> = spans.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tokens, tokenize(text), "{text:?}");
+        let mut end = 0;
+        for (token, range) in &spans {
+            assert!(
+                end <= range.start && range.start < range.end,
+                "{text:?}: {range:?}"
+            );
+            end = range.end;
+            assert_eq!(
+                &text[range.clone()].to_lowercase(),
+                token,
+                "{text:?}: {range:?}"
+            );
+        }
+    }
 
     #[test]
     fn strips_line_breaks_and_tags() {
@@ -130,5 +224,55 @@ mod tests {
         );
         assert!(tokenize("").is_empty());
         assert!(tokenize(" .,;!? ").is_empty());
+    }
+
+    #[test]
+    fn spans_point_into_the_original_text() {
+        assert_eq!(
+            spans("<i>Don't</i> MISS it!<br /><br />10/10"),
+            [
+                ("don't".to_owned(), 3..8),
+                ("miss".to_owned(), 13..17),
+                ("it".to_owned(), 18..20),
+                ("10".to_owned(), 33..35),
+                ("10".to_owned(), 36..38),
+            ]
+        );
+        for text in [
+            "",
+            " .,;!? ",
+            "Great.<br /><br />Really",
+            "a<br/>b<BR>c",
+            "1 < 2 and 3 > 2 <3 this",
+            "'Don't' say 'director's cut' it’s rock'n'roll '",
+            "ÉCOLE Straße ÀÖ",
+            "ΟΔΥΣΣΕΥΣ ΣΑΣ: Σ",
+            &format!("<b{}> é", "é".repeat(40)),
+        ] {
+            assert_spans_agree(text);
+        }
+    }
+
+    #[test]
+    fn spans_cover_characters_that_lower_case_to_several() {
+        // "İ" lower-cases to "i" and a combining dot, which is not alphanumeric: the token is
+        // "i", and its range is the whole "İ".
+        assert_eq!(tokenize("İ"), ["i"]);
+        assert_eq!(
+            spans("xİ y"),
+            [("xi".to_owned(), 0..3), ("y".to_owned(), 4..5)]
+        );
+    }
+
+    #[test]
+    fn spans_agree_with_tokenize_on_every_embedded_review() {
+        let reviews = crate::reviews::read_tar_gz(
+            crate::source::EMBEDDED_SAMPLE,
+            std::path::Path::new("(embedded)"),
+        )
+        .unwrap();
+        for review in reviews.train.iter().chain(&reviews.test) {
+            assert_spans_agree(&review.text);
+        }
     }
 }

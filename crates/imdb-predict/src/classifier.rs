@@ -1,9 +1,10 @@
 //! Loading a model directory and classifying text with it.
 
+use crate::explain::{self, Explanation};
 use burn::tensor::Device;
 use imdb_bundle::{BundleError, ModelBundle, Result, files};
 use imdb_data::{EncodeOptions, WordIndex};
-use imdb_model::{Mlp, SparseBatch};
+use imdb_model::{Mlp, Occlusion, SparseBatch};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -198,54 +199,109 @@ impl SentimentClassifier {
             .collect()
     }
 
+    /// Classifies every text as [`predict`](Self::predict) does, and gives the effect of each
+    /// of its terms where the text has it, so a caller can mark the review itself (see
+    /// [`Explanation`]). Each explanation's `prediction` is what `predict` returns for that text.
+    ///
+    /// ```no_run
+    /// use burn::tensor::Device;
+    /// use imdb_predict::SentimentClassifier;
+    /// let classifier = SentimentClassifier::load("artifacts/baseline", &Device::flex())?;
+    /// let review = "A wonderful, moving film.";
+    /// for term in &classifier.explain(&[review])[0].terms {
+    ///     println!("{:?} {:?}", &review[term.start..term.end], term.effect);
+    /// }
+    /// # Ok::<(), imdb_predict::BundleError>(())
+    /// ```
+    pub fn explain(&self, texts: &[&str]) -> Vec<Explanation> {
+        // Without the start marker, encoding one rank gives that term's column alone.
+        let one_term = EncodeOptions {
+            start_char: None,
+            ..self.encoding.clone()
+        };
+        texts
+            .chunks(self.batch_size)
+            .flat_map(|chunk| {
+                let (csr, occlusion) = self.occlude(chunk);
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(r, text)| {
+                        let logit = f64::from(occlusion.logit(r));
+                        let effect = |rank: u32| {
+                            let column = *one_term.encode_one(&[rank]).first()?;
+                            self.word_of(column as usize)?;
+                            let j = csr.row(r).binary_search(&column).ok()?;
+                            Some(logit - f64::from(occlusion.without(r)[j]))
+                        };
+                        let ranks = self.word_index.term_ranks_of(text, self.encoding.ngrams);
+                        Explanation {
+                            prediction: self.prediction(&csr, &occlusion, r),
+                            terms: explain::terms(text, self.encoding.ngrams, &ranks, effect),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     fn predict_batch(&self, texts: &[&str]) -> Vec<Prediction> {
         if texts.is_empty() {
             return Vec::new();
         }
+        let (csr, occlusion) = self.occlude(texts);
+        (0..csr.batch_size())
+            .map(|r| self.prediction(&csr, &occlusion, r))
+            .collect()
+    }
+
+    /// The multi-hot rows of `texts` and the logits of each with and without each of its terms.
+    fn occlude(&self, texts: &[&str]) -> (SparseBatch, Occlusion) {
         let width = self.mlp.input_size();
         let encoded: Vec<Vec<u32>> = texts.par_iter().map(|t| self.encode(t)).collect();
         let csr = SparseBatch::from_rows(&encoded, width)
             .expect("load checked that every encoded index is below the model's width");
         let occlusion = self.mlp.occlusion(&csr);
-        (0..csr.batch_size())
-            .map(|r| {
-                let logit = occlusion.logit(r);
-                // Vocabulary words only, not the start and OOV markers (which may share a
-                // column with a word under unusual options).
-                let mut top_words: Vec<WordEffect> = if self.top_k == 0 {
-                    Vec::new()
-                } else {
-                    csr.row(r)
-                        .iter()
-                        .zip(occlusion.without(r))
-                        .filter_map(|(&c, &without)| {
-                            Some(WordEffect {
-                                word: self.word_of(c as usize)?.to_owned(),
-                                effect: f64::from(logit) - f64::from(without),
-                            })
-                        })
-                        .collect()
-                };
-                top_words.sort_by(|a, b| {
-                    b.effect
-                        .abs()
-                        .total_cmp(&a.effect.abs())
-                        .then_with(|| a.word.cmp(&b.word))
-                });
-                top_words.truncate(self.top_k);
-                let logit = f64::from(logit);
-                Prediction {
-                    probability: sigmoid(logit),
-                    label: if logit > 0.0 {
-                        Label::Positive
-                    } else {
-                        Label::Negative
-                    },
-                    logit,
-                    top_words,
-                }
-            })
-            .collect()
+        (csr, occlusion)
+    }
+
+    /// The prediction of row `r` of an occluded batch.
+    fn prediction(&self, csr: &SparseBatch, occlusion: &Occlusion, r: usize) -> Prediction {
+        let logit = occlusion.logit(r);
+        // Vocabulary words only, not the start and OOV markers (which may share a
+        // column with a word under unusual options).
+        let mut top_words: Vec<WordEffect> = if self.top_k == 0 {
+            Vec::new()
+        } else {
+            csr.row(r)
+                .iter()
+                .zip(occlusion.without(r))
+                .filter_map(|(&c, &without)| {
+                    Some(WordEffect {
+                        word: self.word_of(c as usize)?.to_owned(),
+                        effect: f64::from(logit) - f64::from(without),
+                    })
+                })
+                .collect()
+        };
+        top_words.sort_by(|a, b| {
+            b.effect
+                .abs()
+                .total_cmp(&a.effect.abs())
+                .then_with(|| a.word.cmp(&b.word))
+        });
+        top_words.truncate(self.top_k);
+        let logit = f64::from(logit);
+        Prediction {
+            probability: sigmoid(logit),
+            label: if logit > 0.0 {
+                Label::Positive
+            } else {
+                Label::Negative
+            },
+            logit,
+            top_words,
+        }
     }
 
     /// The vocabulary word of model column `column`, if it is one.
