@@ -154,6 +154,15 @@ def check_bench(cwd, out, err):
     need(report["load_warm_seconds"] > 0, "no warm data load timed")
 
 
+def check_export(cwd, out, err):
+    export = cwd / "artifacts/baseline/export"
+    for f in ["model.safetensors", "model.pytorch.safetensors", "reviews.json"]:
+        need((export / f).is_file(), f"artifacts/baseline/export/{f} missing")
+    reviews = json.loads((export / "reviews.json").read_text())
+    need(len(reviews) > 0 and all({"text", "ids", "logit"} <= set(r) for r in reviews),
+         f"reviews.json entries: {reviews[:1]}")
+
+
 def check_experiments_unchanged(cwd, out, err):
     # The copy's index holds the files as copied (see fresh_copy): a difference from it, or a
     # new file, means the command rewrote them.
@@ -286,6 +295,7 @@ COMMANDS = {
     "curl -si http://127.0.0.1:8080/api/predict -H 'Content-Type: text/plain' -d 'hello'":
         check_curl_415,
     "cargo run -p imdb-serve --example load -- --model artifacts/baseline": check_load,
+    "cargo run --example export -- --model artifacts/baseline": check_export,
 }
 
 # Short forms of long commands: appended to the README's command (after `--`).

@@ -265,6 +265,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sample")]
     fn spans_agree_with_tokenize_on_every_embedded_review() {
         let reviews = crate::reviews::read_tar_gz(
             crate::source::EMBEDDED_SAMPLE,
