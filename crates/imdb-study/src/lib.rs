@@ -7,7 +7,8 @@
 //!   ([`load_experiments`]);
 //! - [`runner`]: [`run_study`] runs variants × seeds with [`imdb_train::run_experiment`], reusing
 //!   finished runs, then writes the report;
-//! - [`stats`]: mean, sample std, Student-t intervals, Welch's t-test;
+//! - [`stats`]: distributions, Welch's test, Holm, power, the paired bootstrap over reviews and
+//!   seeds, the factorial linear model;
 //! - [`summary`]: every number of the report ([`Summary`], `summary.json`);
 //! - [`claims`]: the seed's one-run conclusions as hypotheses;
 //! - [`report`] and [`figures`]: `report.md`, `report.html` and the PNG/SVG figures.

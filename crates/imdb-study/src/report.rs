@@ -5,9 +5,9 @@
 
 use super::claims::{ClaimOutcome, Support};
 use super::figures::{FIGURES_DIR, TEST_ACCURACY_STEM, compare_stem, loss_stem, write_figures};
-use super::stats::Estimate;
 use super::summary::{Comparison, Summary, VariantSummary, Verdict};
 use crate::error::{Result, StudyError};
+use crate::stats::ttest::Estimate;
 
 /// Writes `bytes` to `path` atomically ([`imdb_data::atomic::write`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

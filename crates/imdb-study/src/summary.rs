@@ -4,7 +4,7 @@
 //! alone regenerates them.
 
 use super::claims::{Claim, ClaimOutcome, seed_claims};
-use super::stats::{Estimate, TTest, welch};
+use crate::stats::ttest::{Estimate, TTest, welch};
 use imdb_train::{EpochMetrics, Results};
 use serde::{Deserialize, Serialize};
 
@@ -352,6 +352,7 @@ mod tests {
         TTest {
             diff,
             ci95: [diff - 0.01, diff + 0.01],
+            se: 0.004,
             t: 0.0,
             df: 4.0,
             p,
