@@ -1,8 +1,22 @@
-//! Runs every variant over every seed, reusing finished runs, then writes the report.
+//! Runs a study's runs, reusing finished ones, in one process or several, on one machine or in
+//! shards on many, then writes the report (for shards: after [`merge`]).
+//!
+//! Three ways to split the runs, all of the same kind ([`Shard`]: run `j` belongs to shard
+//! `j % count`):
+//!
+//! - **workers** (`--jobs`): a study starts copies of its command, each with its share of the
+//!   runs, into the study's own folder and under its lock ([`run_worker`]);
+//! - **shards** (`--shard i/n`): an independent part of a study, in a folder of its own, on any
+//!   machine ([`run_shard`]); it may use workers itself;
+//! - **merge** (`--merge DIR...`): the report of a study from the folders of its shards, after
+//!   checking that they hold the same study on the same data and every run once ([`merge`]).
+//!
+//! Every folder records the study it holds in `study.json` ([`Manifest`]).
 
-use super::report::write_report;
-use super::summary::{Summary, summarize};
+use crate::design::StudyPlan;
 use crate::error::{Result, StudyError};
+use crate::report::write_report;
+use crate::summary::{Summary, summarize};
 use imdb_data::atomic::DirLock;
 use imdb_data::{EncodeOptions, Imdb, ImdbLoader, Split};
 use imdb_train::{
@@ -10,19 +24,18 @@ use imdb_train::{
     TrainError, run_experiment,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How to run a study.
+/// How to run a study's runs.
 #[derive(Clone, Debug)]
 pub struct StudyOptions {
-    /// Where runs, figures and the report go.
+    /// Where runs (and, for a whole study, figures and the report) go.
     pub out_dir: PathBuf,
-    /// Seeds per variant: the config's seed, then the next `seeds - 1` integers.
-    pub seeds: usize,
     /// The backend of every run.
     pub backend: BackendKind,
     /// How batches hold the reviews in every run.
@@ -64,6 +77,41 @@ pub fn run_dir(out: &Path, variant: &str, seed: u64) -> PathBuf {
 /// an interrupted run is only resumed on the same data.
 const DATA_MARKER: &str = "data_checksum.txt";
 
+/// What every folder a study runs into says about it: `study.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The whole study (not only this folder's part).
+    pub plan: StudyPlan,
+    /// The part of it this folder holds: `0/1` for a whole study.
+    pub shard: Shard,
+    /// The checksum of the data of each variant this folder ran.
+    pub data_checksums: Vec<(String, String)>,
+}
+
+impl Manifest {
+    /// The manifest's file name in a study's folder.
+    pub const FILE: &'static str = "study.json";
+
+    /// Reads `dir`'s manifest.
+    ///
+    /// # Errors
+    /// [`StudyError::Io`] if it cannot be read (a folder no study ran into has none);
+    /// [`StudyError::Invalid`] if it is not a manifest.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(Self::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| StudyError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| StudyError::Invalid {
+            message: format!("{}: not a study manifest: {e}", path.display()),
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(Self::FILE);
+        let json = serde_json::to_string_pretty(self).expect("manifests always serialise");
+        imdb_data::atomic::write(&path, json.as_bytes()).map_err(|e| StudyError::io(&path, e))
+    }
+}
+
 /// What to do with a run's folder.
 enum State {
     /// `results.json` of this very config and data: reuse it.
@@ -74,10 +122,10 @@ enum State {
     Fresh,
 }
 
-/// Runs every config of `configs` over `opts.seeds` seeds on the data `loader` loads (once per
-/// distinct encoding), each run with [`run_experiment`] in [`run_dir`], then writes the report,
-/// figures and `summary.json` into `opts.out_dir` ([`write_report`]). One run at a time, in this
-/// process; [`run_study_parallel`] spreads the runs over several.
+/// Runs every run of `plan` on the data `loader` loads (once per distinct encoding), each with
+/// [`run_experiment`] in [`run_dir`], then writes the report, figures and `summary.json` into
+/// `opts.out_dir` ([`write_report`]). One run at a time, in this process; [`run_study_parallel`]
+/// spreads the runs over several.
 ///
 /// A run whose folder holds a `results.json` of the same config (seed included) on data with the
 /// same checksum is reused, not repeated. A run interrupted before its `results.json` continues
@@ -90,23 +138,22 @@ enum State {
 ///
 /// # Errors
 /// [`imdb_data::DataError::DirectoryInUse`] if another process holds `opts.out_dir`;
-/// [`StudyError::Invalid`] for no configs, no seeds or duplicate names; an invalid config (before
-/// any run); data that cannot be loaded; [`StudyError::Run`] naming the variant and seed of a
-/// failed run; a report file that cannot be written.
+/// [`StudyError::Invalid`] for a plan that cannot run ([`StudyPlan::check`]); data that cannot be
+/// loaded; [`StudyError::Run`] naming the variant and seed of a failed run; a report file that
+/// cannot be written.
 pub fn run_study(
-    configs: &[ExperimentConfig],
+    plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
 ) -> Result<StudyOutcome> {
-    run_study_parallel(configs, loader, opts, 1, |_| {
+    run_study_parallel(plan, loader, opts, 1, |_| {
         unreachable!("one job starts no worker")
     })
 }
 
-/// Which of a study's runs one process does: run `j` (counting variant by variant, seed by seed,
-/// from 0) belongs to shard `j % count`. Written `index/count`, as the study example's hidden
-/// `--shard` flag takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A part of a study's runs: run `j` (counting variant by variant, seed by seed, from 0) belongs
+/// to shard `j % count`. Written `index/count`, as `--shard` and `--worker` take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     /// This shard, `0..count`.
     pub index: usize,
@@ -115,17 +162,20 @@ pub struct Shard {
 }
 
 impl Shard {
-    fn has(self, run: usize) -> bool {
+    /// The whole study: shard `0/1`.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Whether run `run` is this shard's.
+    pub fn has(self, run: usize) -> bool {
         run % self.count == self.index
     }
 
-    /// This shard's runs of a study of `len`, in the order it does them: shard 0 in study
-    /// order (the baseline first, the n-gram variants last), every other shard from the end. The
-    /// study's wide-input runs then mostly overlap narrow ones instead of each other (two at
-    /// once share the cache and memory bandwidth their `W₀` passes are bound by), and no shard is
-    /// left with only long runs at the end. The order changes no number: each run seeds its
-    /// own generator.
-    fn runs(self, len: usize) -> Box<dyn Iterator<Item = usize>> {
+    /// This shard's runs of `len`, in the order it does them: shard 0 in study order (the
+    /// baseline first, the n-gram variants last), every other shard from the end. The study's
+    /// wide-input runs then mostly overlap narrow ones instead of each other (two at once share
+    /// the cache and memory bandwidth their `W₀` passes are bound by), and no shard is left with
+    /// only long runs at the end. The order changes no number: each run seeds its own generator.
+    fn order(self, len: usize) -> Box<dyn Iterator<Item = usize>> {
         let mine = (0..len).filter(move |&j| self.has(j));
         match self.index {
             0 => Box::new(mine),
@@ -157,14 +207,14 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// [`run_study`] with its runs spread over `jobs` processes: this one does shard `0/jobs` and
-/// `worker(shard)` is started for each of the others, a command that must call [`run_shard`]
-/// with that shard and the same configs and options (the study example starts itself with
-/// `--shard`). Runs are whole processes because Burn keeps one random generator per device for
-/// the whole process, which weight initialisation and dropout draw from: two runs in threads
-/// of one process would interleave their draws. Each run is the same as in [`run_study`], so the
-/// report is the same; what changes is the wall time where cores are idle (a run keeps about 1.2
-/// cores busy: the training thread and the batch builder).
+/// [`run_study`] with its runs spread over `jobs` processes: this one does worker `0/jobs`'s
+/// share and `worker(w)` is started for each of the others, a command that must call
+/// [`run_worker`] with that worker, the same plan and options and the whole study as its scope (the study example starts itself with `--worker`). Runs are
+/// whole processes because Burn keeps one random generator per device for the whole process,
+/// which weight initialisation and dropout draw from: two runs in threads of one process would
+/// interleave their draws. Each run is the same as in [`run_study`], so the report is the same;
+/// what changes is the wall time where cores are idle (a run keeps about 1.2 cores busy: the
+/// training thread and the batch builder).
 ///
 /// The study's folder lock is held throughout (the workers check that it is), and when every
 /// process is done the runs are gathered, reused from disk as a restarted study would, for the
@@ -172,29 +222,124 @@ impl std::str::FromStr for Shard {
 /// shared standard error.
 ///
 /// # Errors
-/// As [`run_study`]; [`StudyError::Invalid`] when a worker cannot be started or exits unsuccessfully.
+/// As [`run_study`]; [`StudyError::Worker`] when a worker cannot be started or exits
+/// unsuccessfully.
 pub fn run_study_parallel(
-    configs: &[ExperimentConfig],
+    plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
     jobs: usize,
     worker: impl Fn(Shard) -> Command,
 ) -> Result<StudyOutcome> {
-    check(configs, opts)?;
-    let jobs = jobs.max(1);
     let _lock = DirLock::acquire(&opts.out_dir)?;
-    let all = study_runs(configs, opts.seeds);
-    let datasets = load_encodings(loader, all.iter())?;
-    // The runs on disk before this study started are the ones it reports as reused.
-    let finished_before: Vec<bool> = all
+    let runs = run_part(plan, loader, opts, Shard::WHOLE, jobs, worker)?;
+    let summary = summarize(plan.design, &by_variant(&runs));
+    write_report(&summary, &opts.out_dir)?;
+    Ok(StudyOutcome { runs, summary })
+}
+
+/// One shard of a study, into `opts.out_dir` (its own folder, locked while it runs, on any
+/// machine): the runs `j` with `j % shard.count == shard.index`, spread over `jobs` processes as
+/// in [`run_study_parallel`], and the folder's `study.json`. No report: [`merge`] writes the
+/// study's from the folders of all its shards. Started again, a shard reuses and resumes its runs
+/// as a study does. Returns its runs in study order.
+///
+/// # Errors
+/// As [`run_study_parallel`].
+pub fn run_shard(
+    plan: &StudyPlan,
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    shard: Shard,
+    jobs: usize,
+    worker: impl Fn(Shard) -> Command,
+) -> Result<Vec<StudyRun>> {
+    let _lock = DirLock::acquire(&opts.out_dir)?;
+    run_part(plan, loader, opts, shard, jobs, worker)
+}
+
+/// A worker's part of [`run_study_parallel`] or [`run_shard`]: of the runs of `scope` (the whole
+/// study, or the shard that started the worker), those of `worker`, nothing else (no report, no
+/// manifest). Returns them in study order (it does them in [`Shard`]'s order).
+///
+/// # Errors
+/// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a worker only runs under the lock
+/// of the study or shard that started it, so that a second study on the folder is still
+/// refused); otherwise as [`run_study`].
+pub fn run_worker(
+    plan: &StudyPlan,
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    scope: Shard,
+    worker: Shard,
+) -> Result<Vec<StudyRun>> {
+    plan.check()?;
+    let held = DirLock::is_held(&opts.out_dir)
+        .map_err(|e| StudyError::io(opts.out_dir.join(DirLock::FILE), e))?;
+    if !held {
+        return Err(StudyError::Invalid {
+            message: format!(
+                "worker {worker} runs only under its study, and no study holds {}",
+                opts.out_dir.display()
+            ),
+        });
+    }
+    let all = plan.runs();
+    let part: Vec<usize> = (0..all.len()).filter(|&j| scope.has(j)).collect();
+    let mine = part
         .iter()
-        .map(|c| {
+        .enumerate()
+        .filter(|(p, _)| worker.has(*p))
+        .map(|(_, &j)| &all[j]);
+    let datasets = as_word_sets(load_encodings(loader, mine)?);
+    let order = worker.order(part.len()).map(|p| part[p]);
+    let mut runs = run_runs(&all, order, &datasets, opts, &ProgressBar::hidden())?;
+    // Done in the worker's order; returned in the study's.
+    if worker.index != 0 {
+        runs.reverse();
+    }
+    Ok(runs)
+}
+
+/// The runs of `scope` (in the locked `opts.out_dir`) over `jobs` processes, in study order.
+fn run_part(
+    plan: &StudyPlan,
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    scope: Shard,
+    jobs: usize,
+    worker: impl Fn(Shard) -> Command,
+) -> Result<Vec<StudyRun>> {
+    plan.check()?;
+    let all = plan.runs();
+    let part: Vec<usize> = (0..all.len()).filter(|&j| scope.has(j)).collect();
+    let jobs = jobs.clamp(1, part.len().max(1));
+    let datasets = load_encodings(loader, part.iter().map(|&j| &all[j]))?;
+    let mut data_checksums: Vec<(String, String)> = Vec::new();
+    for &j in &part {
+        let c = &all[j];
+        if !data_checksums.iter().any(|(name, _)| *name == c.name) {
+            let checksum = dataset(&datasets, c).provenance.checksum.clone();
+            data_checksums.push((c.name.clone(), checksum));
+        }
+    }
+    Manifest {
+        plan: plan.clone(),
+        shard: scope,
+        data_checksums,
+    }
+    .write(&opts.out_dir)?;
+    // The runs on disk before this study started are the ones it reports as reused.
+    let finished_before: Vec<bool> = part
+        .iter()
+        .map(|&j| {
+            let c = &all[j];
             let checksum = &dataset(&datasets, c).provenance.checksum;
             let dir = run_dir(&opts.out_dir, &c.name, c.seed);
             matches!(state_of(&dir, c, checksum), State::Finished(_))
         })
         .collect();
-    let mut workers = Vec::new();
+    let mut workers: Vec<(Shard, Child)> = Vec::new();
     for index in 1..jobs {
         let shard = Shard { index, count: jobs };
         let mut command = worker(shard);
@@ -217,11 +362,11 @@ pub fn run_study_parallel(
     };
     // Several processes print: lines, not a progress bar, when there are workers.
     let bar = match jobs {
-        1 => progress_bar(all.len() as u64, opts.quiet),
+        1 => progress_bar(part.len() as u64, opts.quiet),
         _ => ProgressBar::hidden(),
     };
-    let mine = run_runs(&all, own.runs(all.len()), &datasets, opts, &bar);
-    let mine = match mine {
+    let order = own.order(part.len()).map(|p| part[p]);
+    let mine = match run_runs(&all, order, &datasets, opts, &bar) {
         Ok(runs) => runs,
         Err(e) => {
             stop(workers);
@@ -249,13 +394,13 @@ pub fn run_study_parallel(
         quiet: true,
         ..opts.clone()
     };
-    let others = (0..all.len()).filter(|&j| !own.has(j));
+    let others = (0..part.len()).filter(|&p| !own.has(p)).map(|p| part[p]);
     let gathered = run_runs(&all, others, &datasets, &silent, &ProgressBar::hidden())?;
     let mut mine = mine.into_iter();
     let mut gathered = gathered.into_iter();
-    let mut runs = Vec::with_capacity(all.len());
-    for (j, reused) in finished_before.into_iter().enumerate() {
-        let next = if own.has(j) {
+    let mut runs = Vec::with_capacity(part.len());
+    for (p, reused) in finished_before.into_iter().enumerate() {
+        let next = if own.has(p) {
             mine.next()
         } else {
             gathered.next()
@@ -265,65 +410,134 @@ pub fn run_study_parallel(
         runs.push(run);
     }
     bar.finish_and_clear();
+    Ok(runs)
+}
+
+/// The report of a study from the folders its shards ran into ([`run_shard`]; a whole study's
+/// folder is its only shard, `0/1`), written into `out` as [`run_study`] writes it: the same
+/// `summary.json`, figures and report as one process running every run, but for the timings.
+///
+/// Checks first that the folders belong together: the same study (design, configs, seeds) in
+/// every `study.json`, every shard of it exactly once, no shard still running (its folder
+/// locked), each run finished with its config, and every run of a variant on data with one
+/// checksum, the one its shard recorded.
+///
+/// # Errors
+/// [`StudyError::Merge`] saying what does not fit; [`StudyError::Io`] for a folder or file that
+/// cannot be read; [`imdb_data::DataError::DirectoryInUse`] if another process holds `out`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StudyOutcome> {
+    let fail = |message: String| Err(StudyError::Merge { message });
+    if dirs.is_empty() {
+        return fail("no folders to merge".into());
+    }
+    let mut manifests = Vec::new();
+    for dir in dirs {
+        let held = DirLock::is_held(dir).map_err(|e| StudyError::io(dir.join(DirLock::FILE), e))?;
+        if held {
+            return fail(format!(
+                "{} is in use: its shard is still running",
+                dir.display()
+            ));
+        }
+        manifests.push(Manifest::read(dir)?);
+    }
+    let plan = manifests[0].plan.clone();
+    let plan_json = serde_json::to_value(&plan).expect("plans always serialise");
+    let count = manifests[0].shard.count;
+    let mut owner: Vec<Option<usize>> = vec![None; count];
+    for (i, (dir, m)) in dirs.iter().zip(&manifests).enumerate() {
+        if serde_json::to_value(&m.plan).expect("plans always serialise") != plan_json {
+            return fail(format!(
+                "{} holds another study than {} (design, configs or seeds differ)",
+                dir.display(),
+                dirs[0].display()
+            ));
+        }
+        if m.shard.count != count {
+            return fail(format!(
+                "{} is shard {} but {} is shard {}: not the same split",
+                dir.display(),
+                m.shard,
+                dirs[0].display(),
+                manifests[0].shard
+            ));
+        }
+        if let Some(other) = owner[m.shard.index].replace(i) {
+            return fail(format!(
+                "{} and {} are both shard {}",
+                dirs[other].display(),
+                dir.display(),
+                m.shard
+            ));
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| owner[i].is_none())
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return fail(format!("shard(s) {} missing", missing.join(", ")));
+    }
+    // One checksum per variant over every shard.
+    let mut checksums: Vec<(String, String)> = Vec::new();
+    for (dir, m) in dirs.iter().zip(&manifests) {
+        for (name, checksum) in &m.data_checksums {
+            match checksums.iter().find(|(n, _)| n == name) {
+                Some((_, c)) if c != checksum => {
+                    return fail(format!(
+                        "{name} ran on other data in {} (checksum {checksum}, elsewhere {c})",
+                        dir.display()
+                    ));
+                }
+                Some(_) => {}
+                None => checksums.push((name.clone(), checksum.clone())),
+            }
+        }
+    }
+    let mut runs = Vec::new();
+    for (j, config) in plan.runs().iter().enumerate() {
+        let dir = &dirs[owner[j % count].expect("every shard found")];
+        let run = run_dir(dir, &config.name, config.seed);
+        let checksum = checksums
+            .iter()
+            .find(|(n, _)| *n == config.name)
+            .map(|(_, c)| c.as_str())
+            .unwrap_or_default();
+        let results = match state_of(&run, config, checksum) {
+            State::Finished(results) => *results,
+            _ => {
+                return fail(format!(
+                    "{}: no finished run of this study's {} seed {} on its data",
+                    run.display(),
+                    config.name,
+                    config.seed
+                ));
+            }
+        };
+        runs.push(StudyRun {
+            variant: config.name.clone(),
+            seed: config.seed,
+            dir: run,
+            reused: true,
+            results,
+        });
+    }
+    let _lock = DirLock::acquire(out)?;
+    let summary = summarize(plan.design, &by_variant(&runs));
+    write_report(&summary, out)?;
+    Ok(StudyOutcome { runs, summary })
+}
+
+/// The runs' results grouped by variant, in order.
+fn by_variant(runs: &[StudyRun]) -> Vec<(String, Vec<Results>)> {
     let mut by_variant: Vec<(String, Vec<Results>)> = Vec::new();
-    for run in &runs {
+    for run in runs {
         match by_variant.last_mut() {
             Some((name, results)) if *name == run.variant => results.push(run.results.clone()),
             _ => by_variant.push((run.variant.clone(), vec![run.results.clone()])),
         }
     }
-    let summary = summarize(&by_variant);
-    write_report(&summary, &opts.out_dir)?;
-    Ok(StudyOutcome { runs, summary })
-}
-
-/// A study worker's part of [`run_study_parallel`]: the runs of `shard`, nothing else (no
-/// report). Returns them in study order (it does them in [`Shard`]'s order).
-///
-/// # Errors
-/// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a shard only runs under its
-/// study's lock, so that a second study on the folder is still refused); otherwise as
-/// [`run_study`].
-pub fn run_shard(
-    configs: &[ExperimentConfig],
-    loader: &ImdbLoader,
-    opts: &StudyOptions,
-    shard: Shard,
-) -> Result<Vec<StudyRun>> {
-    check(configs, opts)?;
-    let held = DirLock::is_held(&opts.out_dir)
-        .map_err(|e| StudyError::io(opts.out_dir.join(DirLock::FILE), e))?;
-    if !held {
-        return Err(StudyError::Invalid {
-            message: format!(
-                "shard {shard} runs only under its study, and no study holds {}",
-                opts.out_dir.display()
-            ),
-        });
-    }
-    let all = study_runs(configs, opts.seeds);
-    let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
-    let datasets = as_word_sets(load_encodings(loader, shard_runs.map(|(_, c)| c))?);
-    let mut runs = run_runs(
-        &all,
-        shard.runs(all.len()),
-        &datasets,
-        opts,
-        &ProgressBar::hidden(),
-    )?;
-    // Done in the shard's order; returned in the study's.
-    if shard.index != 0 {
-        runs.reverse();
-    }
-    Ok(runs)
-}
-
-/// Every run of the study: each config with each of its seeds, variant by variant.
-fn study_runs(configs: &[ExperimentConfig], seeds: usize) -> Vec<ExperimentConfig> {
-    configs
-        .iter()
-        .flat_map(|base| (0..seeds as u64).map(|i| base.clone().with_seed(base.seed + i)))
-        .collect()
+    by_variant
 }
 
 /// Every encoding `runs` need, from one read of the source.
@@ -413,29 +627,6 @@ fn stop(workers: Vec<(Shard, Child)>) {
         let _ = child.kill();
         let _ = child.wait();
     }
-}
-
-fn check(configs: &[ExperimentConfig], opts: &StudyOptions) -> Result<()> {
-    let fail = |message: String| Err(StudyError::Invalid { message });
-    if configs.is_empty() {
-        return fail("no variants to run".into());
-    }
-    if opts.seeds == 0 {
-        return fail("at least one seed is needed".into());
-    }
-    for (i, c) in configs.iter().enumerate() {
-        c.validate()?;
-        if configs[..i].iter().any(|o| o.name == c.name) {
-            return fail(format!("two variants are named {:?}", c.name));
-        }
-        if c.seed.checked_add(opts.seeds as u64 - 1).is_none() {
-            return fail(format!(
-                "{}: seed {} + {} seeds overflows",
-                c.name, c.seed, opts.seeds
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Result<StudyRun> {
@@ -563,9 +754,10 @@ mod tests {
             .collect();
         assert!(owners.iter().all(|&n| n == 1));
         // Shard 0 in study order, the others from the end.
-        let of = |index: usize| Shard { index, count: 3 }.runs(8).collect::<Vec<_>>();
+        let of = |index: usize| Shard { index, count: 3 }.order(8).collect::<Vec<_>>();
         assert_eq!(of(0), [0, 3, 6]);
         assert_eq!(of(1), [7, 4, 1]);
         assert_eq!(of(2), [5, 2]);
+        assert!(Shard::WHOLE.has(5));
     }
 }
