@@ -10,9 +10,12 @@
 //! cargo run --example study -- --merge shard-0 shard-1 shard-2 --out report
 //! ```
 //!
+//! The variants are the library's (`imdb_study::study_variants()`), so the command works from any
+//! directory; `--experiments DIR` reads the JSON configs of another folder instead.
+//!
 //! Runs go `--jobs` at a time (default: the number of CPUs, at most 4), each in a process of
 //! its own: this one and copies of this program started with the hidden `--worker`, which do
-//! their share of the runs under this study's folder lock.
+//! their share of the runs under this study's folder lock and end when this process ends.
 //!
 //! `--shard i/n` runs every n-th run (from the i-th) into `--out`, on any machine, with no report;
 //! `--merge DIR...` checks that the folders hold the shards of one study and writes its report
@@ -25,8 +28,8 @@ use anyhow::{Result, bail};
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::study::summary::Summary;
 use burn_imdb::study::{
-    Design, SeedPlan, Shard, StudyOptions, StudyPlan, factorial_cells, load_experiments, merge,
-    run_shard, run_study_parallel, run_worker, select,
+    Design, SeedPlan, Shard, StudyOptions, StudyPlan, exit_when_parent_ends, factorial_cells,
+    load_experiments, merge, run_shard, run_study_parallel, run_worker, select, study_variants,
 };
 use burn_imdb::train::BackendKind;
 use burn_imdb::train::InputKind;
@@ -62,9 +65,10 @@ struct Args {
     /// else the official archive from the cache or the network, else the embedded sample).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// The folder of experiment configs (JSON, one per variant).
-    #[arg(long, default_value = "assets/experiments", conflicts_with = "merge")]
-    experiments: PathBuf,
+    /// A folder of experiment configs (JSON, one per variant) to run instead of the built-in
+    /// variants.
+    #[arg(long, conflicts_with = "merge")]
+    experiments: Option<PathBuf>,
     /// Backend: flex, ndarray or wgpu (default: $BURN_DEVICE, else wgpu if compiled in, else flex).
     #[arg(long)]
     device: Option<String>,
@@ -86,7 +90,7 @@ struct Args {
     #[arg(long, num_args = 1.., value_name = "DIR")]
     merge: Vec<PathBuf>,
     /// Internal: do this worker's share (`INDEX/COUNT`) of the runs for the study (or shard) that
-    /// started this process, and exit.
+    /// started this process, and exit; ends when the study ends (its standard input closes).
     #[arg(long, hide = true)]
     worker: Option<Shard>,
 }
@@ -103,6 +107,10 @@ fn parse_seeds_of(s: &str) -> Result<(String, usize), String> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.worker.is_some() {
+        // Before anything else: a worker of a study that is already gone stops at once.
+        exit_when_parent_ends();
+    }
     let out = args.out.clone().unwrap_or_else(|| match args.design {
         Design::Factorial => "artifacts/study-factorial".into(),
         _ => "artifacts/study".into(),
@@ -120,12 +128,16 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let configs = match args.design {
-        Design::Factorial if !args.only.is_empty() => {
+    let configs = match (args.design, &args.experiments) {
+        (Design::Factorial, Some(_)) => {
+            bail!("--experiments runs variants; the factorial design runs its own grid")
+        }
+        (Design::Factorial, None) if !args.only.is_empty() => {
             bail!("--only picks variants; the factorial design runs all of its 48 cells")
         }
-        Design::Factorial => factorial_cells(),
-        _ => select(load_experiments(&args.experiments)?, &args.only)?,
+        (Design::Factorial, None) => factorial_cells(),
+        (_, Some(dir)) => select(load_experiments(dir)?, &args.only)?,
+        (_, None) => select(study_variants(), &args.only)?,
     };
     let mut seeds = match args.seeds {
         Some(n) => SeedPlan::uniform(n),

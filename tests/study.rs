@@ -622,7 +622,10 @@ fn study_command(tmp: &Path, experiments: &Path, out: &Path, extra: &[&str]) -> 
         .arg("--out")
         .arg(out)
         .args(["--device", "flex", "--quiet", "--data"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/imdb-sample/data/aclImdb_sample.tar.gz"))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("crates/imdb-sample/data/aclImdb_sample.tar.gz"),
+        )
         .args(extra)
         .env("BURN_IMDB_CACHE", tmp.join("cache"));
     cmd
@@ -737,6 +740,7 @@ fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
     ok(run.output().unwrap(), "other");
     refused(merge(&[shard(0), shard(1), other]), "holds another study");
 
+    // A worker is started with a pipe on its standard input (it stops when that closes).
     let mut lone = study_command(
         tmp.path(),
         &experiments,
@@ -754,4 +758,117 @@ fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
     assert!(!lone.status.success());
     let stderr = String::from_utf8_lossy(&lone.stderr);
     assert!(stderr.contains("runs only under its study"), "{stderr}");
+}
+
+/// Issue 31, item 4: a study killed hard (SIGKILL, which it cannot catch) takes its workers with
+/// it, so that the same command started right away continues the study. Before, the workers ran
+/// on with their run folders locked and the restarted study failed on them.
+#[cfg(unix)]
+#[test]
+fn a_study_killed_hard_ends_its_workers_and_a_rerun_continues_it() {
+    use burn::config::Config;
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let experiments = tmp.path().join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    // Small batches and 60 epochs: a few seconds a run, so the worker is mid-run when the
+    // study is killed and would hold its folder for seconds more if it outlived the study.
+    ExperimentConfig::new()
+        .with_name("baseline".into())
+        .with_validation(Some(1_000))
+        .with_epochs(60)
+        .with_batch_size(16)
+        .with_seed(7)
+        .save(experiments.join("baseline.json"))
+        .unwrap();
+    let out = tmp.path().join("study");
+    let study = || {
+        study_command(
+            tmp.path(),
+            &experiments,
+            &out,
+            &["--seeds", "2", "--jobs", "2"],
+        )
+    };
+    let mut first = study()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Run 1 (seed 8) is the worker's: wait until it holds that run's folder.
+    let lock = run_dir(&out, "baseline", 8).join(".lock");
+    common::wait_while_running(
+        &mut first,
+        Duration::from_secs(120),
+        "the worker's run",
+        || std::fs::read_to_string(&lock).is_ok_and(|s| s.starts_with("process")),
+    );
+    let worker: u32 = std::fs::read_to_string(&lock).unwrap()["process ".len()..]
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(worker, first.id(), "the worker is a process of its own");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    // Right away: the same command continues the study.
+    let started = Instant::now();
+    let rerun = study().output().unwrap();
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(rerun.status.success(), "the rerun failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&rerun.stdout);
+    assert!(stdout.contains("2 run(s)"), "{stdout}");
+    for seed in [7, 8] {
+        assert!(
+            run_dir(&out, "baseline", seed)
+                .join("results.json")
+                .is_file()
+        );
+    }
+    // And the killed study's worker is gone (at most a zombie waiting for its new parent).
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{worker}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .next();
+        assert!(
+            matches!(state, None | Some("Z") | Some("X")),
+            "worker {worker} still running {:?} after the study was killed: {stat}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Issue 31, item 5: the study command runs from any directory: its variants come from the
+/// library, not from `assets/experiments` under the working directory.
+#[test]
+fn the_study_command_runs_from_another_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run = Command::new(common::example_exe("study"))
+        .current_dir(&elsewhere)
+        .args([
+            "--only", "baseline", "--seeds", "1", "--device", "flex", "--quiet",
+        ])
+        .args(["--out", "out", "--data"])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("crates/imdb-sample/data/aclImdb_sample.tar.gz"),
+        )
+        .env("BURN_IMDB_CACHE", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let summary: Summary =
+        serde_json::from_slice(&std::fs::read(elsewhere.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary.variants.len(), 1);
+    assert_eq!(summary.variants[0].name, "baseline");
+    // The built-in baseline: 20 epochs of phase 1.
+    assert_eq!(summary.variants[0].curves.epochs.len(), 20);
 }

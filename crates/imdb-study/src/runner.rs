@@ -5,7 +5,9 @@
 //! `j % count`):
 //!
 //! - **workers** (`--jobs`): a study starts copies of its command, each with its share of the
-//!   runs, into the study's own folder and under its lock ([`run_worker`]);
+//!   runs, into the study's own folder and under its lock ([`run_worker`]). A worker ends when
+//!   the study that started it ends, however it ends: its standard input is a pipe from the
+//!   study, which the system closes when the study exits or is killed ([`exit_when_parent_ends`]);
 //! - **shards** (`--shard i/n`): an independent part of a study, in a folder of its own, on any
 //!   machine ([`run_shard`]); it may use workers itself;
 //! - **merge** (`--merge DIR...`): the report of a study from the folders of its shards, after
@@ -27,7 +29,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -209,12 +211,17 @@ impl std::str::FromStr for Shard {
 
 /// [`run_study`] with its runs spread over `jobs` processes: this one does worker `0/jobs`'s
 /// share and `worker(w)` is started for each of the others, a command that must call
-/// [`run_worker`] with that worker, the same plan and options and the whole study as its scope (the study example starts itself with `--worker`). Runs are
+/// [`exit_when_parent_ends`] and then [`run_worker`] with that worker, the same plan and options
+/// and the whole study as its scope (the study example starts itself with `--worker`). Runs are
 /// whole processes because Burn keeps one random generator per device for the whole process,
 /// which weight initialisation and dropout draw from: two runs in threads of one process would
 /// interleave their draws. Each run is the same as in [`run_study`], so the report is the same;
 /// what changes is the wall time where cores are idle (a run keeps about 1.2 cores busy: the
 /// training thread and the batch builder).
+///
+/// Each worker's standard input is a pipe from this process, which the system closes when this
+/// process ends, however it ends (a kill included): a worker that watches it ends too, so a
+/// study started again right away finds no run folder still locked.
 ///
 /// The study's folder lock is held throughout (the workers check that it is), and when every
 /// process is done the runs are gathered, reused from disk as a restarted study would, for the
@@ -301,6 +308,33 @@ pub fn run_worker(
     Ok(runs)
 }
 
+/// Ends this process when its standard input reaches its end or fails: a study worker's standard
+/// input is a pipe from the study that started it, and the system closes that pipe when the study
+/// ends, however it ends (killed included). Without this a worker of a killed study would go on
+/// with its runs, holding their folders' locks, and a study started again would find them in use.
+///
+/// A thread of its own waits on the pipe (the study never writes to it), so the runs go on
+/// undisturbed until then. Portable (a closed pipe reads as its end on every system), needs no
+/// `unsafe` and no signal, and cannot miss a study that ended before the worker started watching:
+/// the pipe is then already closed. The exit status is 1; what the worker had not finished is
+/// continued by the next study, as after any interruption.
+pub fn exit_when_parent_ends() {
+    use std::io::Read;
+    std::thread::spawn(|| {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0; 64];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        std::process::exit(1);
+    });
+}
+
 /// The runs of `scope` (in the locked `opts.out_dir`) over `jobs` processes, in study order.
 fn run_part(
     plan: &StudyPlan,
@@ -339,12 +373,16 @@ fn run_part(
             matches!(state_of(&dir, c, checksum), State::Finished(_))
         })
         .collect();
-    let mut workers: Vec<(Shard, Child)> = Vec::new();
+    let mut workers: Vec<(Shard, Child, ChildStdin)> = Vec::new();
     for index in 1..jobs {
         let shard = Shard { index, count: jobs };
         let mut command = worker(shard);
-        match command.stdin(Stdio::null()).spawn() {
-            Ok(child) => workers.push((shard, child)),
+        // The pipe the worker watches: it ends when this process does.
+        match command.stdin(Stdio::piped()).spawn() {
+            Ok(mut child) => {
+                let pipe = child.stdin.take().expect("stdin was piped");
+                workers.push((shard, child, pipe));
+            }
             Err(e) => {
                 stop(workers);
                 return Err(StudyError::Worker {
@@ -374,12 +412,13 @@ fn run_part(
         }
     };
     let mut failed = None;
-    for (shard, mut child) in workers {
+    for (shard, mut child, pipe) in workers {
         let outcome = match child.wait() {
             Ok(status) if status.success() => continue,
             Ok(status) => status.to_string(),
             Err(e) => e.to_string(),
         };
+        drop(pipe);
         failed.get_or_insert(StudyError::Worker {
             shard: shard.to_string(),
             message: outcome,
@@ -622,8 +661,9 @@ fn run_runs(
 }
 
 /// Ends the workers of a study that has failed.
-fn stop(workers: Vec<(Shard, Child)>) {
-    for (_, mut child) in workers {
+fn stop(workers: Vec<(Shard, Child, ChildStdin)>) {
+    for (_, mut child, pipe) in workers {
+        drop(pipe);
         let _ = child.kill();
         let _ = child.wait();
     }
