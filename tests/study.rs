@@ -351,7 +351,7 @@ fn comparisons_are_judged_over_reviews_and_seeds_too() {
     let base = summary.variant("baseline").unwrap();
     let [lo, hi] = base.test_accuracy_ci95_reviews.unwrap();
     assert!(lo < 0.855 && 0.855 < hi, "[{lo}, {hi}]");
-    assert_eq!(summary.bootstrap.replicates, 10_000);
+    assert_eq!(summary.bootstrap.replicates, 2_000);
 }
 
 /// The factorial analysis of synthetic runs with known effects: the main effects come back

@@ -250,16 +250,16 @@ pub fn paired_bootstrap_at(
     Ok((result, levels.iter().map(|&l| interval(l)).collect()))
 }
 
-/// The percentile interval at `config.level` of one variant's mean accuracy, resampling its
-/// seeds and the test reviews as [`paired_bootstrap`] does (its replicates against a reference
-/// that is wrong on every review, which adds nothing to any replicate).
-pub fn accuracy_interval(
+/// The bootstrap of one variant's mean accuracy, resampling its seeds and the test reviews as
+/// [`paired_bootstrap`] does: its replicates against a reference that is wrong on every review,
+/// which adds nothing to any replicate (`diff` is then the mean accuracy itself).
+pub fn accuracy_bootstrap(
     runs: &[Correctness],
     config: &BootstrapConfig,
-) -> Result<[f64; 2], BootstrapError> {
+) -> Result<PairedBootstrap, BootstrapError> {
     let len = runs.first().map_or(0, Correctness::len);
     let wrong = [Correctness::from_bools(&vec![false; len])];
-    paired_bootstrap(runs, &wrong, config).map(|r| r.ci)
+    paired_bootstrap(runs, &wrong, config)
 }
 
 /// The `q` quantile of sorted values, interpolating linearly between order statistics at
@@ -717,8 +717,10 @@ mod tests {
             Err(BootstrapError::Level(1.5))
         );
         // One variant's accuracy: the interval of its mean, around it.
-        let ci = accuracy_interval(&a, &config).unwrap();
+        let one = accuracy_bootstrap(&a, &config).unwrap();
+        let ci = one.ci;
         let mean = a.iter().map(Correctness::accuracy).sum::<f64>() / a.len() as f64;
+        assert_eq!(one.diff, mean);
         assert!(ci[0] < mean && mean < ci[1], "{ci:?} around {mean}");
         // Binomial se of one run's accuracy on 500 reviews ≈ √(0.86·0.14/500) = 0.0155: the
         // 95% interval of the 4-run mean is of that order (reviews are shared by the runs).
