@@ -13,9 +13,9 @@
 //! The variants are the library's (`imdb_study::study_variants()`), so the command works from any
 //! directory; `--experiments DIR` reads the JSON configs of another folder instead.
 //!
-//! Runs go `--jobs` at a time (default: the number of CPUs, at most 4), each in a process of
-//! its own: this one and copies of this program started with the hidden `--worker`, which do
-//! their share of the runs under this study's folder lock and end when this process ends.
+//! Runs go `--jobs` at a time (default: the number of CPUs, at most 4), in copies of this program
+//! started with the hidden `--worker`, which do their share of the runs under this study's folder
+//! lock, a fresh process every 100 runs, and end when this process ends.
 //!
 //! `--shard i/n` runs every n-th run (from the i-th) into `--out`, on any machine, with no report;
 //! `--merge DIR...` checks that the folders hold the shards of one study and writes its report
@@ -28,8 +28,9 @@ use anyhow::{Result, bail};
 use burn_imdb::data::{DataSource, ImdbLoader};
 use burn_imdb::study::summary::Summary;
 use burn_imdb::study::{
-    Design, SeedPlan, Shard, StudyOptions, StudyPlan, exit_when_parent_ends, factorial_cells,
-    load_experiments, merge, run_shard, run_study_parallel, run_worker, select, study_variants,
+    Design, RUNS_PER_PROCESS, SeedPlan, Shard, StudyOptions, StudyPlan, WORKER_MORE,
+    exit_when_parent_ends, factorial_cells, load_experiments, merge, run_shard, run_study_parallel,
+    run_worker, select, study_variants,
 };
 use burn_imdb::train::BackendKind;
 use burn_imdb::train::InputKind;
@@ -93,6 +94,9 @@ struct Args {
     /// started this process, and exit; ends when the study ends (its standard input closes).
     #[arg(long, hide = true)]
     worker: Option<Shard>,
+    /// Internal: the fresh runs a worker does before it ends and its study starts it again.
+    #[arg(long, hide = true, default_value_t = RUNS_PER_PROCESS)]
+    runs_per_process: usize,
 }
 
 fn parse_seeds_of(s: &str) -> Result<(String, usize), String> {
@@ -162,7 +166,11 @@ fn main() -> Result<()> {
     };
     let scope = args.shard.unwrap_or(Shard::WHOLE);
     if let Some(worker) = args.worker {
-        run_worker(&plan, &loader, &opts, scope, worker)?;
+        // A worker ends after RUNS_PER_PROCESS fresh runs; its study starts it again.
+        let limit = args.runs_per_process;
+        if !run_worker(&plan, &loader, &opts, scope, worker, limit)?.complete {
+            std::process::exit(WORKER_MORE);
+        }
         return Ok(());
     }
     // By default one run per CPU, but at most four: each process holds the data of its runs

@@ -631,9 +631,10 @@ fn study_command(tmp: &Path, experiments: &Path, out: &Path, extra: &[&str]) -> 
     cmd
 }
 
-/// `--jobs 2`, and three `--shard i/3` in folders of their own merged with `--merge`: the runs
-/// spread over processes give the very `summary.json` of one process (byte for byte but for the
-/// timings), with every run on disk; a worker started by hand, with no study holding the folder,
+/// `--jobs 1` and `--jobs 2` (workers), workers started again after every run, and three
+/// `--shard i/3` in folders of their own merged with `--merge`: the runs spread over processes
+/// give the very `summary.json` of one process (byte for byte but for the timings), with every
+/// run on disk; a worker started by hand, with no study holding the folder,
 /// is refused; a merge refuses a missing shard and a shard of another study.
 #[test]
 fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
@@ -668,6 +669,15 @@ fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
         );
     }
     assert_eq!(untimed(&one), untimed(&two));
+    // A worker that ends after each fresh run (the study starts it again, 4 times) changes
+    // nothing either.
+    let recycled = tmp.path().join("recycled");
+    let stdout = ok(
+        study(&recycled, &["--jobs", "1", "--runs-per-process", "1"]),
+        "recycled",
+    );
+    assert!(stdout.contains("4 run(s) (0 reused)"), "{stdout}");
+    assert_eq!(untimed(&one), untimed(&recycled));
     for (name, seed) in [
         ("baseline", 42),
         ("baseline", 43),

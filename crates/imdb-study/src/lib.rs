@@ -41,8 +41,9 @@ pub use design::{
 pub use error::{Result, StudyError};
 pub use report::{render_html, render_markdown, write_report};
 pub use runner::{
-    Manifest, Shard, StudyOptions, StudyOutcome, StudyRun, exit_when_parent_ends, merge, run_dir,
-    run_shard, run_study, run_study_parallel, run_worker,
+    Manifest, RUNS_PER_PROCESS, Shard, StudyOptions, StudyOutcome, StudyRun, WORKER_MORE,
+    WorkerOutcome, exit_when_parent_ends, merge, run_dir, run_shard, run_study, run_study_parallel,
+    run_worker,
 };
 pub use summary::{ALPHA, BASELINE, Summary, summarize};
 pub use variants::{load_experiment, load_experiments, seed_variants, select, study_variants};

@@ -148,9 +148,11 @@ pub fn run_study(
     loader: &ImdbLoader,
     opts: &StudyOptions,
 ) -> Result<StudyOutcome> {
-    run_study_parallel(plan, loader, opts, 1, |_| {
-        unreachable!("one job starts no worker")
-    })
+    let _lock = DirLock::acquire(&opts.out_dir)?;
+    let runs = run_part(plan, loader, opts, Shard::WHOLE, None)?;
+    let summary = summarize(plan.design, &by_variant(&runs));
+    write_report(&summary, &opts.out_dir)?;
+    Ok(StudyOutcome { runs, summary })
 }
 
 /// A part of a study's runs: run `j` (counting variant by variant, seed by seed, from 0) belongs
@@ -209,24 +211,25 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// [`run_study`] with its runs spread over `jobs` processes: this one does worker `0/jobs`'s
-/// share and `worker(w)` is started for each of the others, a command that must call
-/// [`exit_when_parent_ends`] and then [`run_worker`] with that worker, the same plan and options
-/// and the whole study as its scope (the study example starts itself with `--worker`). Runs are
-/// whole processes because Burn keeps one random generator per device for the whole process,
-/// which weight initialisation and dropout draw from: two runs in threads of one process would
-/// interleave their draws. Each run is the same as in [`run_study`], so the report is the same;
-/// what changes is the wall time where cores are idle (a run keeps about 1.2 cores busy: the
-/// training thread and the batch builder).
+/// [`run_study`] with its runs in `jobs` worker processes: `worker(w)` is started for each
+/// `w = 0/jobs .. jobs-1/jobs`, a command that must call [`exit_when_parent_ends`] and then
+/// [`run_worker`] with that worker, the same plan and options and the whole study as its scope,
+/// and exit with [`WORKER_MORE`] when it was not complete (the study example starts itself with
+/// `--worker`); this process loads the data, records the study, starts each worker again while
+/// it ends with [`WORKER_MORE`] (a fresh process every [`RUNS_PER_PROCESS`] runs), and writes the
+/// report. Runs are whole processes because Burn keeps one random generator per device for the
+/// whole process, which weight initialisation and dropout draw from: two runs in threads of one
+/// process would interleave their draws. Each run is the same as in [`run_study`], so the report
+/// is the same; what changes is the wall time where cores are idle (a run keeps about 1.2 cores
+/// busy: the training thread and the batch builder) and the memory.
 ///
 /// Each worker's standard input is a pipe from this process, which the system closes when this
 /// process ends, however it ends (a kill included): a worker that watches it ends too, so a
 /// study started again right away finds no run folder still locked.
 ///
 /// The study's folder lock is held throughout (the workers check that it is), and when every
-/// process is done the runs are gathered, reused from disk as a restarted study would, for the
-/// report. A worker that fails fails the study, after the others end; its messages are on the
-/// shared standard error.
+/// worker is done the runs are gathered from disk for the report. A worker that fails fails the
+/// study, after the others end; its messages are on the shared standard error.
 ///
 /// # Errors
 /// As [`run_study`]; [`StudyError::Worker`] when a worker cannot be started or exits
@@ -239,7 +242,7 @@ pub fn run_study_parallel(
     worker: impl Fn(Shard) -> Command,
 ) -> Result<StudyOutcome> {
     let _lock = DirLock::acquire(&opts.out_dir)?;
-    let runs = run_part(plan, loader, opts, Shard::WHOLE, jobs, worker)?;
+    let runs = run_part(plan, loader, opts, Shard::WHOLE, Some((jobs, &worker)))?;
     let summary = summarize(plan.design, &by_variant(&runs));
     write_report(&summary, &opts.out_dir)?;
     Ok(StudyOutcome { runs, summary })
@@ -262,12 +265,13 @@ pub fn run_shard(
     worker: impl Fn(Shard) -> Command,
 ) -> Result<Vec<StudyRun>> {
     let _lock = DirLock::acquire(&opts.out_dir)?;
-    run_part(plan, loader, opts, shard, jobs, worker)
+    run_part(plan, loader, opts, shard, Some((jobs, &worker)))
 }
 
 /// A worker's part of [`run_study_parallel`] or [`run_shard`]: of the runs of `scope` (the whole
 /// study, or the shard that started the worker), those of `worker`, nothing else (no report, no
-/// manifest). Returns them in study order (it does them in [`Shard`]'s order).
+/// manifest), at most `limit` fresh ones (a study's workers: [`RUNS_PER_PROCESS`]). Returns them
+/// in study order (it does them in [`Shard`]'s order) and whether its share is complete.
 ///
 /// # Errors
 /// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a worker only runs under the lock
@@ -279,7 +283,8 @@ pub fn run_worker(
     opts: &StudyOptions,
     scope: Shard,
     worker: Shard,
-) -> Result<Vec<StudyRun>> {
+    limit: usize,
+) -> Result<WorkerOutcome> {
     plan.check()?;
     let held = DirLock::is_held(&opts.out_dir)
         .map_err(|e| StudyError::io(opts.out_dir.join(DirLock::FILE), e))?;
@@ -300,12 +305,13 @@ pub fn run_worker(
         .map(|(_, &j)| &all[j]);
     let datasets = as_word_sets(load_encodings(loader, mine)?);
     let order = worker.order(part.len()).map(|p| part[p]);
-    let mut runs = run_runs(&all, order, &datasets, opts, &ProgressBar::hidden())?;
+    let hidden = ProgressBar::hidden();
+    let (mut runs, complete) = run_runs(&all, order, &datasets, opts, &hidden, Some(limit.max(1)))?;
     // Done in the worker's order; returned in the study's.
     if worker.index != 0 {
         runs.reverse();
     }
-    Ok(runs)
+    Ok(WorkerOutcome { runs, complete })
 }
 
 /// Ends this process when its standard input reaches its end or fails: a study worker's standard
@@ -335,19 +341,40 @@ pub fn exit_when_parent_ends() {
     });
 }
 
-/// The runs of `scope` (in the locked `opts.out_dir`) over `jobs` processes, in study order.
+/// A worker process ends after this many fresh runs, and its study starts it again for the rest
+/// of its share ([`WORKER_MORE`]). Burn 0.22's autodiff keeps a little of every training step
+/// for the life of the process (heaptrack: `burn_autodiff::runtime::graph::GraphLocator`,
+/// ~6 MB a full-data run), and a process that did 500 runs of the default study held 3.6 GB; a
+/// fresh process every 100 runs stays near 1 GB, for a second of data loading from the cache.
+pub const RUNS_PER_PROCESS: usize = 100;
+
+/// The exit status of a worker that ended after [`RUNS_PER_PROCESS`] fresh runs with runs of its
+/// share left: its study starts it again (`EX_TEMPFAIL`).
+pub const WORKER_MORE: i32 = 75;
+
+/// What a worker did: its runs, and whether its share is complete or it stopped at
+/// [`RUNS_PER_PROCESS`] fresh runs (then it should exit with [`WORKER_MORE`]).
+#[derive(Clone, Debug)]
+pub struct WorkerOutcome {
+    /// The runs it did or reused, in study order.
+    pub runs: Vec<StudyRun>,
+    /// Whether every run of its share is finished.
+    pub complete: bool,
+}
+
+/// The runs of `scope` in the locked `opts.out_dir`, in study order: in this process, or with
+/// `workers`, in `jobs` worker processes that this one starts (again, while they end with
+/// [`WORKER_MORE`]) and waits for, then gathers from disk.
 fn run_part(
     plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
     scope: Shard,
-    jobs: usize,
-    worker: impl Fn(Shard) -> Command,
+    workers: Option<(usize, &dyn Fn(Shard) -> Command)>,
 ) -> Result<Vec<StudyRun>> {
     plan.check()?;
     let all = plan.runs();
     let part: Vec<usize> = (0..all.len()).filter(|&j| scope.has(j)).collect();
-    let jobs = jobs.clamp(1, part.len().max(1));
     let datasets = load_encodings(loader, part.iter().map(|&j| &all[j]))?;
     let mut data_checksums: Vec<(String, String)> = Vec::new();
     for &j in &part {
@@ -360,7 +387,7 @@ fn run_part(
     Manifest {
         plan: plan.clone(),
         shard: scope,
-        data_checksums,
+        data_checksums: data_checksums.clone(),
     }
     .write(&opts.out_dir)?;
     // The runs on disk before this study started are the ones it reports as reused.
@@ -373,83 +400,137 @@ fn run_part(
             matches!(state_of(&dir, c, checksum), State::Finished(_))
         })
         .collect();
-    let mut workers: Vec<(Shard, Child, ChildStdin)> = Vec::new();
-    for index in 1..jobs {
-        let shard = Shard { index, count: jobs };
-        let mut command = worker(shard);
+    let mut runs = match workers {
+        None => {
+            let datasets = as_word_sets(datasets);
+            let bar = progress_bar(part.len() as u64, opts.quiet);
+            let (runs, _) = run_runs(&all, part.iter().copied(), &datasets, opts, &bar, None)?;
+            bar.finish_and_clear();
+            runs
+        }
+        Some((jobs, worker)) => {
+            // The workers load their own data (from the cache the load above warmed).
+            drop(datasets);
+            supervise(jobs.clamp(1, part.len().max(1)), worker)?;
+            gather(&all, &part, &opts.out_dir, &data_checksums)?
+        }
+    };
+    for (run, reused) in runs.iter_mut().zip(finished_before) {
+        run.reused = reused;
+    }
+    Ok(runs)
+}
+
+/// Starts workers `0/jobs` to `jobs-1/jobs`, starts again each that ends with [`WORKER_MORE`],
+/// and waits until every one has finished its share. A worker that fails fails the study, after
+/// the others end; its messages are on the shared standard error.
+fn supervise(jobs: usize, worker: &dyn Fn(Shard) -> Command) -> Result<()> {
+    let start = |shard: Shard| -> Result<(Shard, Child, ChildStdin)> {
         // The pipe the worker watches: it ends when this process does.
-        match command.stdin(Stdio::piped()).spawn() {
-            Ok(mut child) => {
-                let pipe = child.stdin.take().expect("stdin was piped");
-                workers.push((shard, child, pipe));
-            }
-            Err(e) => {
-                stop(workers);
-                return Err(StudyError::Worker {
+        let mut child =
+            worker(shard)
+                .stdin(Stdio::piped())
+                .spawn()
+                .map_err(|e| StudyError::Worker {
                     shard: shard.to_string(),
                     message: format!("cannot start: {e}"),
-                });
+                })?;
+        let pipe = child.stdin.take().expect("stdin was piped");
+        Ok((shard, child, pipe))
+    };
+    let mut live: Vec<(Shard, Child, ChildStdin)> = Vec::new();
+    for index in 0..jobs {
+        match start(Shard { index, count: jobs }) {
+            Ok(w) => live.push(w),
+            Err(e) => {
+                stop(live);
+                return Err(e);
             }
         }
     }
-    // After the workers start (they read the cache the load above warmed), not before.
-    let datasets = as_word_sets(datasets);
-    let own = Shard {
-        index: 0,
-        count: jobs,
-    };
-    // Several processes print: lines, not a progress bar, when there are workers.
-    let bar = match jobs {
-        1 => progress_bar(part.len() as u64, opts.quiet),
-        _ => ProgressBar::hidden(),
-    };
-    let order = own.order(part.len()).map(|p| part[p]);
-    let mine = match run_runs(&all, order, &datasets, opts, &bar) {
-        Ok(runs) => runs,
-        Err(e) => {
-            stop(workers);
-            return Err(e);
-        }
-    };
     let mut failed = None;
-    for (shard, mut child, pipe) in workers {
-        let outcome = match child.wait() {
-            Ok(status) if status.success() => continue,
-            Ok(status) => status.to_string(),
-            Err(e) => e.to_string(),
-        };
-        drop(pipe);
-        failed.get_or_insert(StudyError::Worker {
-            shard: shard.to_string(),
-            message: outcome,
-        });
+    while !live.is_empty() {
+        let mut still = Vec::with_capacity(live.len());
+        for (shard, mut child, pipe) in live {
+            let status = match child.try_wait() {
+                Ok(None) => {
+                    still.push((shard, child, pipe));
+                    continue;
+                }
+                Ok(Some(status)) => status,
+                Err(e) => {
+                    failed.get_or_insert(StudyError::Worker {
+                        shard: shard.to_string(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            drop(pipe);
+            if status.success() {
+                continue;
+            }
+            if status.code() == Some(WORKER_MORE) && failed.is_none() {
+                match start(shard) {
+                    Ok(w) => still.push(w),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+                continue;
+            }
+            failed.get_or_insert(StudyError::Worker {
+                shard: shard.to_string(),
+                message: status.to_string(),
+            });
+        }
+        live = still;
+        if !live.is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    // Everything is on disk now: gather it (a worker's runs are reused from their folders; the
-    // workers printed their own lines).
-    let silent = StudyOptions {
-        quiet: true,
-        ..opts.clone()
-    };
-    let others = (0..part.len()).filter(|&p| !own.has(p)).map(|p| part[p]);
-    let gathered = run_runs(&all, others, &datasets, &silent, &ProgressBar::hidden())?;
-    let mut mine = mine.into_iter();
-    let mut gathered = gathered.into_iter();
-    let mut runs = Vec::with_capacity(part.len());
-    for (p, reused) in finished_before.into_iter().enumerate() {
-        let next = if own.has(p) {
-            mine.next()
-        } else {
-            gathered.next()
-        };
-        let mut run = next.expect("one run per index");
-        run.reused = reused;
-        runs.push(run);
-    }
-    bar.finish_and_clear();
-    Ok(runs)
+    failed.map_or(Ok(()), Err)
+}
+
+/// The finished runs `part` of `all` from `dir`, each on the data of its variant's checksum in
+/// `checksums`.
+///
+/// # Errors
+/// [`StudyError::Merge`] naming a run that is missing or not finished.
+fn gather(
+    all: &[ExperimentConfig],
+    part: &[usize],
+    dir: &Path,
+    checksums: &[(String, String)],
+) -> Result<Vec<StudyRun>> {
+    part.iter()
+        .map(|&j| {
+            let config = &all[j];
+            let run = run_dir(dir, &config.name, config.seed);
+            let checksum = checksums
+                .iter()
+                .find(|(n, _)| *n == config.name)
+                .map(|(_, c)| c.as_str())
+                .unwrap_or_default();
+            match state_of(&run, config, checksum) {
+                State::Finished(results) => Ok(StudyRun {
+                    variant: config.name.clone(),
+                    seed: config.seed,
+                    dir: run,
+                    reused: true,
+                    results: *results,
+                }),
+                _ => Err(StudyError::Merge {
+                    message: format!(
+                        "{}: no finished run of this study's {} seed {} on its data",
+                        run.display(),
+                        config.name,
+                        config.seed
+                    ),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// The report of a study from the folders its shards ran into ([`run_shard`]; a whole study's
@@ -533,34 +614,20 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StudyOutcome> {
             }
         }
     }
-    let mut runs = Vec::new();
-    for (j, config) in plan.runs().iter().enumerate() {
-        let dir = &dirs[owner[j % count].expect("every shard found")];
-        let run = run_dir(dir, &config.name, config.seed);
-        let checksum = checksums
-            .iter()
-            .find(|(n, _)| *n == config.name)
-            .map(|(_, c)| c.as_str())
-            .unwrap_or_default();
-        let results = match state_of(&run, config, checksum) {
-            State::Finished(results) => *results,
-            _ => {
-                return fail(format!(
-                    "{}: no finished run of this study's {} seed {} on its data",
-                    run.display(),
-                    config.name,
-                    config.seed
-                ));
-            }
-        };
-        runs.push(StudyRun {
-            variant: config.name.clone(),
-            seed: config.seed,
-            dir: run,
-            reused: true,
-            results,
-        });
+    let all = plan.runs();
+    let mut runs: Vec<(usize, StudyRun)> = Vec::new();
+    for (i, dir) in owner.iter().enumerate() {
+        let dir = &dirs[dir.expect("every shard found")];
+        let shard = Shard { index: i, count };
+        let part: Vec<usize> = (0..all.len()).filter(|&j| shard.has(j)).collect();
+        runs.extend(
+            part.iter()
+                .copied()
+                .zip(gather(&all, &part, dir, &checksums)?),
+        );
     }
+    runs.sort_by_key(|(j, _)| *j);
+    let runs: Vec<StudyRun> = runs.into_iter().map(|(_, run)| run).collect();
     let _lock = DirLock::acquire(out)?;
     let summary = summarize(plan.design, &by_variant(&runs));
     write_report(&summary, out)?;
@@ -619,45 +686,63 @@ fn dataset<'a>(datasets: &'a [(EncodeOptions, Imdb)], config: &ExperimentConfig)
         .1
 }
 
-/// Runs (or reuses) the runs `indices` of `all`, in that order, one line each.
+/// Runs (or reuses) the runs `indices` of `all`, in that order, one line each (for a reused run
+/// only in this process's own study, not in a worker, which may be started again many times).
+/// With a `limit`, stops before a fresh run beyond it; the flag says whether every run was done.
 fn run_runs(
     all: &[ExperimentConfig],
     indices: impl IntoIterator<Item = usize>,
     datasets: &[(EncodeOptions, Imdb)],
     opts: &StudyOptions,
     bar: &ProgressBar,
-) -> Result<Vec<StudyRun>> {
+    limit: Option<usize>,
+) -> Result<(Vec<StudyRun>, bool)> {
     let say = |line: String| match (opts.quiet, bar.is_hidden()) {
         (true, _) => {}
         (false, true) => eprintln!("{line}"),
         (false, false) => bar.println(line),
     };
     let mut runs = Vec::new();
+    let mut fresh = 0;
     for config in indices.into_iter().map(|j| &all[j]) {
+        let imdb = dataset(datasets, config);
+        let finished = matches!(
+            state_of(
+                &run_dir(&opts.out_dir, &config.name, config.seed),
+                config,
+                &imdb.provenance.checksum
+            ),
+            State::Finished(_)
+        );
+        if !finished && limit.is_some_and(|limit| fresh == limit) {
+            return Ok((runs, false));
+        }
+        fresh += usize::from(!finished);
         bar.set_message(format!("{} seed {}", config.name, config.seed));
-        let run =
-            run_one(config, dataset(datasets, config), opts).map_err(|e| StudyError::Run {
-                name: config.name.clone(),
-                seed: config.seed,
-                source: Box::new(e),
-            })?;
+        let run = run_one(config, imdb, opts).map_err(|e| StudyError::Run {
+            name: config.name.clone(),
+            seed: config.seed,
+            source: Box::new(e),
+        })?;
         let r = &run.results;
-        say(format!(
-            "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
-            r.name,
-            r.seed,
-            r.test_accuracy,
-            r.chosen_epoch,
-            if run.reused {
-                "reused".to_string()
-            } else {
-                format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
-            }
-        ));
+        if !run.reused || limit.is_none() {
+            say(format!(
+                "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
+                r.name,
+                r.seed,
+                r.test_accuracy,
+                r.chosen_epoch,
+                if run.reused {
+                    "reused".to_string()
+                } else {
+                    format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
+                }
+            ));
+        }
         bar.inc(1);
         runs.push(run);
     }
-    Ok(runs)
+    Ok((runs, true))
 }
 
 /// Ends the workers of a study that has failed.
