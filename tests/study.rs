@@ -492,6 +492,14 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
         for f in ["config.json", "results.json", "history.csv", "loss.png"] {
             assert!(dir.join(f).is_file(), "{}/{f} missing", dir.display());
         }
+        // A finished run's checkpoints are gone (they only serve to continue a run).
+        for phase in ["fit", "retrain"] {
+            assert!(
+                !dir.join(phase).join("checkpoint").exists(),
+                "{}",
+                dir.display()
+            );
+        }
     }
     for f in [
         "report.md",

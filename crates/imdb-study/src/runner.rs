@@ -778,6 +778,7 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
         }
         State::Fresh => fresh_run(config, imdb, opts, &dir)?,
     };
+    remove_checkpoints(&dir)?;
     // Summarise what is on disk, as a later reuse of this run will: serde_json's default float
     // parser may be one ulp off, and a rerun must give exactly the same summary.
     let path = dir.join("results.json");
@@ -790,6 +791,23 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
         reused: false,
         results,
     })
+}
+
+/// Removes a finished run's checkpoints (`fit/checkpoint/`, `retrain/checkpoint/`): they only
+/// serve to continue an interrupted run, and they are half of a run's folder (2.5 of 4.8 MB on
+/// the full data, so 2.4 GB of the default study's 951 runs). Burn's logs, the model and the
+/// results stay.
+fn remove_checkpoints(run: &Path) -> Result<()> {
+    for phase in ["fit", "retrain"] {
+        let dir = run.join(phase).join("checkpoint");
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StudyError::io(&dir, e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn fresh_run(
