@@ -99,8 +99,8 @@ fn document(s: &Summary) -> Vec<Block> {
              retraining epoch from the validation history (each config's selection rule), \
              retrain from scratch on all {} training reviews for that many epochs, evaluate on \
              the {} test reviews. Backend: {}. Data checksum: {}. Wall time of all runs: {}.",
-            s.train_reviews,
-            s.test_reviews,
+            thousands(s.train_reviews),
+            thousands(s.test_reviews),
             s.backend,
             s.data_checksum,
             duration(s.wall_seconds())
@@ -147,19 +147,20 @@ fn variants_document(s: &Summary, doc: &mut Vec<Block>) {
         Strong("How to read this.".into()),
         text(format!(
             " Each difference is judged against two sources of variation. The interval over \
-             seeds ({}) generalises over training randomness (initialisation, shuffling, \
+             seeds, from {}, generalises over training randomness (initialisation, shuffling, \
              dropout) on these {} test reviews: another seed, the same test set. The interval \
-             over test reviews and seeds ({} with {} replicates, seed {}) also resamples the \
-             test reviews, shared by both sides: another seed on another sample of reviews like \
-             these — what a reader of the claim cares about. Each family of tests is corrected \
+             over test reviews and seeds, from {} with {} replicates (seed {}), also resamples \
+             the test reviews, shared by both sides: another seed on another sample of reviews \
+             like these, which is what a claim about the variants is about. Each family of \
+             tests is corrected \
              by Holm's method at family-wise α = {}: p is the raw p-value, Holm p the adjusted \
              one, and the intervals are at the Bonferroni level 1 − α/m ({} for the {} \
              comparisons with the baseline). MDD is the smallest true difference the test \
              would detect with {:.0}% power at Holm's first-step level α/m, from the observed \
              spread: “no detectable difference” means no difference that large.",
             s.test,
-            s.test_reviews,
-            "a paired bootstrap",
+            thousands(s.test_reviews),
+            "a paired bootstrap's standard error",
             s.bootstrap.replicates,
             s.bootstrap.seed,
             s.alpha,
@@ -428,7 +429,7 @@ fn verdict_sentence(v: &VariantSummary, c: &Comparison, alpha: f64) -> String {
         _ => String::new(),
     };
     match (c.verdict, both) {
-        (Verdict::NotTested, _) => "Not tested".into(),
+        (Verdict::NotTested, _) => "not tested".into(),
         (seeds @ (Verdict::Better | Verdict::Worse), Some(b)) if b == seeds => format!(
             "{} over seeds and over test reviews and seeds (family-wise α = {alpha})",
             versus(seeds)
@@ -448,7 +449,7 @@ fn verdict_sentence(v: &VariantSummary, c: &Comparison, alpha: f64) -> String {
             versus(b)
         ),
         _ => format!(
-            "No detectable difference at family-wise α = {alpha}{}",
+            "no detectable difference at family-wise α = {alpha}{}",
             mdd()
         ),
     }
@@ -853,6 +854,19 @@ fn cells_table(s: &Summary) -> Block {
     )
 }
 
+/// `25000` as `25,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn span([lo, hi]: [f64; 2]) -> String {
     format!("[{}, {}]", signed(lo), signed(hi))
 }
@@ -1053,6 +1067,10 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(duration(12.34), "12.3 s");
+        assert_eq!(thousands(25_000), "25,000");
+        assert_eq!(thousands(2_500), "2,500");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(duration(125.0), "2 min 05 s");
         assert_eq!(duration(7_380.0), "2 h 03 min");
         assert_eq!(p_value(0.00001), "< 0.0001");
