@@ -98,7 +98,8 @@ fn document(s: &Summary) -> Vec<Block> {
             "Every run follows the seed notebook's protocol: train with validation, choose the \
              retraining epoch from the validation history (each config's selection rule), \
              retrain from scratch on all {} training reviews for that many epochs, evaluate on \
-             the {} test reviews. Backend: {}. Data checksum: {}. Wall time of all runs: {}.",
+             the {} test reviews. Backend: {}. Data checksum: {}. The runs' wall times add up \
+             to {} (several ran at once).",
             thousands(s.train_reviews),
             thousands(s.test_reviews),
             s.backend,
@@ -387,18 +388,18 @@ fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison, alph
     };
     let level = corrected_level(alpha, c.family_size);
     let mut out = format!(
-        "{head}, difference {}. Over seeds: {level} interval {}, p = {}, Holm-adjusted {}",
+        "{head}, difference {}. Over seeds: {level} interval {}, {}, Holm-adjusted {}",
         signed(t.diff),
         c.ci_adjusted.map_or("—".into(), span),
-        p_value(t.p),
+        p_is(t.p),
         c.p_holm.map_or("—".into(), p_value),
     );
     if let Some(b) = &c.bootstrap {
         out.push_str(&format!(
-            ". Over test reviews and seeds: {} interval {}, p = {}, Holm-adjusted {}",
+            ". Over test reviews and seeds: {} interval {}, {}, Holm-adjusted {}",
             corrected_level(alpha, b.family_size),
             span(b.ci_adjusted),
-            p_value(b.p),
+            p_is(b.p),
             p_value(b.p_holm)
         ));
     }
@@ -406,12 +407,13 @@ fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison, alph
 }
 
 /// The verdict sentence of a comparison, with what would have been detectable where nothing was.
-fn verdict_sentence(v: &VariantSummary, c: &Comparison, alpha: f64) -> String {
+/// Without a subject ("worse than baseline on test accuracy over seeds ..."), so that it follows
+/// the variant's name in a list item or a claim.
+fn verdict_sentence(c: &Comparison, alpha: f64) -> String {
     let both = c.bootstrap.as_ref().map(|b| b.verdict);
-    let name = &v.name;
     let versus = |verdict: Verdict| {
         format!(
-            "{name} is {} than {} on {}",
+            "{} than {} on {}",
             verdict.label(),
             c.reference,
             c.metric.label()
@@ -464,7 +466,7 @@ fn comparison_item(
     vec![
         Code(v.name.clone()),
         text(format!(": {}. ", measured(v, baseline, c, alpha))),
-        Strong(capitalised(&verdict_sentence(v, c, alpha))),
+        Strong(capitalised(&verdict_sentence(c, alpha))),
         text("."),
     ]
 }
@@ -482,33 +484,25 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
                 "Repeated runs: {}. ",
                 measured(v, r, c, s.alpha)
             )));
-            let with_reviews = match outcome.support_with_reviews {
-                Some(Support::Supported) => " It holds over test reviews and seeds too.",
-                Some(Support::NotSupported) => {
-                    " Over test reviews and seeds it is not significant."
-                }
-                Some(Support::Contradicted) => {
-                    " Over test reviews and seeds the difference is significant the other way."
-                }
-                None => "",
+            // "three_layers is worse than baseline ...", or "no detectable difference ...".
+            let sentence = verdict_sentence(c, s.alpha);
+            let said = if sentence.starts_with("better") || sentence.starts_with("worse") {
+                format!("{} is {sentence}", v.name)
+            } else {
+                sentence
             };
             let finding = match outcome.support {
-                Some(Support::Supported) => format!(
-                    "Supported after Holm's correction: {}.{with_reviews}",
-                    verdict_sentence(v, c, s.alpha)
-                ),
-                Some(Support::NotSupported) => format!(
-                    "Not supported after Holm's correction: {}.{with_reviews}",
-                    verdict_sentence(v, c, s.alpha)
-                ),
-                Some(Support::Contradicted) => format!(
-                    "Contradicted: the difference is significant in the other direction ({}).",
-                    verdict_sentence(v, c, s.alpha)
-                ),
+                Some(Support::Supported) => format!("Supported after Holm's correction: {said}."),
+                Some(Support::NotSupported) => {
+                    format!("Not supported after Holm's correction: {said}.")
+                }
+                Some(Support::Contradicted) => {
+                    format!("Contradicted: the difference goes the other way: {said}.")
+                }
                 None if c.test.is_none() => {
                     "Not evaluated: each side needs at least two seeds.".into()
                 }
-                None => format!("Finding: {}.", verdict_sentence(v, c, s.alpha)),
+                None => format!("Finding: {said}."),
             };
             item.push(Strong(finding));
         }
@@ -898,6 +892,15 @@ fn interval(e: &Estimate) -> String {
 
 fn signed(x: f64) -> String {
     format!("{x:+.4}")
+}
+
+/// "p = 0.0123", or "p < 0.0001".
+fn p_is(p: f64) -> String {
+    if p < 1e-4 {
+        "p < 0.0001".into()
+    } else {
+        format!("p = {p:.4}")
+    }
 }
 
 fn p_value(p: f64) -> String {
