@@ -282,6 +282,22 @@ COMMANDS = {
         study_check("artifacts/study-full", ALL_VARIANTS, 2),
     "cargo run --example study -- --only units_32,dropout --seeds 3 --out artifacts/study-small":
         study_check("artifacts/study-small", ["baseline", "units_32", "dropout"], 3),
+    # docs/results/study-method.md: the factorial design and a study in two shards, merged.
+    "cargo run --example study -- --design factorial": study_check(
+        "artifacts/study-factorial",
+        [f"f-l{l}-u{u}-{loss}-{act}-{reg}" for l in (2, 3) for u in (16, 32)
+         for loss in ("bce", "mse") for act in ("relu", "tanh")
+         for reg in ("none", "l2", "dropout")], 2),
+    "cargo run --example study -- --only tanh --seeds 2 --shard 0/2 --out artifacts/shards/0":
+        lambda cwd, out, err: need((cwd / "artifacts/shards/0/study.json").is_file()
+                                   and not (cwd / "artifacts/shards/0/report.md").exists(),
+                                   "shard 0: no study.json, or a report"),
+    "cargo run --example study -- --only tanh --seeds 2 --shard 1/2 --out artifacts/shards/1":
+        lambda cwd, out, err: need((cwd / "artifacts/shards/1/study.json").is_file()
+                                   and not (cwd / "artifacts/shards/1/report.md").exists(),
+                                   "shard 1: no study.json, or a report"),
+    "cargo run --example study -- --merge artifacts/shards/0 artifacts/shards/1 "
+    "--out artifacts/study-merged": study_check("artifacts/study-merged", ["baseline", "tanh"], 2),
     f"{FULL_DATA} cargo run --example baseline -- --config assets/experiments/bigrams.json":
         check_bigrams,
     f"{FULL_DATA} cargo run --example baseline -- --config assets/experiments/nb_trigrams.json":
@@ -300,6 +316,11 @@ COMMANDS = {
 
 # Short forms of long commands: appended to the README's command (after `--`).
 SHORT_FORMS = {
+    # 5 seeds a variant instead of the default 133 (10 for the n-gram ones): on the sample the
+    # artifacts are checked, not the numbers.
+    "cargo run --example study": "--seeds 5",
+    # 2 seeds a cell instead of 5: 96 runs on the sample.
+    "cargo run --example study -- --design factorial": "--seeds 2",
     # 9 variants x 2 seeds instead of 5 (the full study takes minutes); its own output folder so
     # the sample study above is not reused.
     f"{FULL_DATA} cargo run --example study": "--seeds 2 --out artifacts/study-full",

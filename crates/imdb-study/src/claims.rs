@@ -1,9 +1,11 @@
 //! The seed notebook's conclusions, each drawn from a single run, as testable hypotheses.
 //!
 //! A claim names two variants, a metric and (where the seed stated one) the direction it saw. The
-//! study tests it over seeds; whether the claim holds is computed, never written in advance.
+//! study tests it over seeds, and over test reviews and seeds where the metric is test accuracy,
+//! with the eight claims as one family of tests (Holm); whether a claim holds is computed, never
+//! written in advance.
 
-use super::summary::{ALPHA, Comparison, Metric, VariantSummary, Verdict};
+use super::summary::{Comparison, Metric, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// Which way the seed saw a variant move a metric, relative to the reference.
@@ -31,13 +33,14 @@ pub struct Claim {
     pub seed_says: String,
 }
 
-/// Whether the repeated runs support a directional claim.
+/// Whether the repeated runs support a directional claim, after the family's correction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Support {
     /// A significant difference in the claimed direction.
     Supported,
-    /// No significant difference: the single run's difference is within the seed-to-seed noise.
+    /// No significant difference: the single run's difference is within the noise.
     NotSupported,
     /// A significant difference in the opposite direction.
     Contradicted,
@@ -48,10 +51,14 @@ pub enum Support {
 pub struct ClaimOutcome {
     /// The claim.
     pub claim: Claim,
-    /// The test of variant against reference; `None` if either was not run.
+    /// The tests of variant against reference; `None` if either was not run.
     pub comparison: Option<Comparison>,
-    /// For a directional claim that could be tested: whether the data support it.
+    /// For a directional claim that could be tested: whether the runs support it over seeds
+    /// (Welch, Holm-adjusted in the claims' family).
     pub support: Option<Support>,
+    /// The same over test reviews and seeds (the paired bootstrap, Holm-adjusted); `None` where
+    /// there is no bootstrap (a validation-loss claim, or runs without per-review outcomes).
+    pub support_with_reviews: Option<Support>,
 }
 
 fn claim(
@@ -137,30 +144,34 @@ pub fn seed_claims() -> Vec<Claim> {
 }
 
 impl Claim {
-    /// Tests the claim on `variants`.
-    pub fn check(&self, variants: &[VariantSummary]) -> ClaimOutcome {
-        let find = |name: &str| variants.iter().find(|v| v.name == name);
-        let comparison = find(&self.variant)
-            .zip(find(&self.reference))
-            .map(|(v, r)| Comparison::between(v, r, self.metric));
-        let support = comparison.as_ref().and_then(|c| {
-            let test = c.test.as_ref()?;
+    /// The outcome of the claim given its `comparison` (from its family's tests).
+    pub fn judge(&self, comparison: Option<Comparison>) -> ClaimOutcome {
+        let judged = |diff: f64, verdict: Verdict| -> Option<Support> {
             let expected = self.expected?;
-            let moved = if test.diff > 0.0 {
+            let moved = if diff > 0.0 {
                 Direction::Higher
             } else {
                 Direction::Lower
             };
-            Some(match Verdict::of(Some(test), self.metric, ALPHA) {
-                Verdict::NoDetectableDifference | Verdict::NotTested => Support::NotSupported,
+            Some(match verdict {
+                Verdict::NotTested => return None,
+                Verdict::NoDetectableDifference => Support::NotSupported,
                 _ if moved == expected => Support::Supported,
                 _ => Support::Contradicted,
             })
-        });
+        };
+        let support = comparison
+            .as_ref()
+            .and_then(|c| judged(c.test.as_ref()?.diff, c.verdict));
+        let support_with_reviews = comparison
+            .as_ref()
+            .and_then(|c| c.bootstrap.as_ref())
+            .and_then(|b| judged(b.diff, b.verdict));
         ClaimOutcome {
             claim: self.clone(),
             comparison,
             support,
+            support_with_reviews,
         }
     }
 }

@@ -33,6 +33,18 @@ pub enum StudyError {
         /// What stopped it.
         source: Box<StudyError>,
     },
+    /// Shard folders that cannot be merged into one study's report.
+    #[error("cannot merge: {message}")]
+    Merge {
+        /// What does not fit.
+        message: String,
+    },
+    /// The statistics cannot be computed from these runs (an unbalanced factorial grid).
+    #[error("statistics: {message}")]
+    Stats {
+        /// Why.
+        message: String,
+    },
     /// A worker process could not be started or did not finish its share.
     #[error("study worker {shard}: {message}")]
     Worker {

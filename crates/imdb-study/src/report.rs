@@ -4,16 +4,24 @@
 //! a small document (blocks) and rendered twice, so Markdown and HTML cannot disagree.
 
 use super::claims::{ClaimOutcome, Support};
-use super::figures::{FIGURES_DIR, TEST_ACCURACY_STEM, compare_stem, loss_stem, write_figures};
-use super::stats::Estimate;
-use super::summary::{Comparison, Summary, VariantSummary, Verdict};
+use super::design::Design;
+use super::figures::{
+    EFFECTS_STEM, FIGURES_DIR, FOREST_STEM, INTERACTIONS_STEM, TEST_ACCURACY_STEM, compare_stem,
+    loss_stem, write_figures,
+};
+use super::summary::{
+    CLAIMS_FAMILY, Comparison, FACTORIAL_FAMILY, FactorialSummary, Summary, VARIANTS_FAMILY,
+    VariantSummary, Verdict,
+};
 use crate::error::{Result, StudyError};
+use crate::stats::linear_model::FactorialFit;
+use crate::stats::ttest::Estimate;
+use std::path::Path;
 
 /// Writes `bytes` to `path` atomically ([`imdb_data::atomic::write`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     imdb_data::atomic::write(path, bytes).map_err(|e| StudyError::io(path, e))
 }
-use std::path::Path;
 
 /// Writes `summary.json`, the figures, `report.md` and `report.html` into `out`.
 ///
@@ -51,7 +59,7 @@ enum Block {
     Heading(u8, String),
     Paragraph(Vec<Inline>),
     List(Vec<Vec<Inline>>),
-    Table(Vec<&'static str>, Vec<Vec<String>>),
+    Table(Vec<String>, Vec<Vec<String>>),
     /// Alt text and the file stem under `figures/`.
     Image(String, String),
 }
@@ -62,6 +70,10 @@ fn text(s: impl Into<String>) -> Inline {
     Text(s.into())
 }
 
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
+    Block::Table(header.iter().map(|h| h.to_string()).collect(), rows)
+}
+
 fn document(s: &Summary) -> Vec<Block> {
     let seeds: Vec<usize> = s.variants.iter().map(|v| v.runs.len()).collect();
     let seeds_text = match (seeds.iter().min(), seeds.iter().max()) {
@@ -69,23 +81,27 @@ fn document(s: &Summary) -> Vec<Block> {
         (Some(lo), Some(hi)) => format!("{lo} to {hi} seeds"),
         _ => "no runs".into(),
     };
-    let mut doc = vec![
-        Block::Heading(
-            1,
-            format!(
-                "IMDB multi-hot MLP: {} variant{} × {seeds_text}",
-                s.variants.len(),
-                plural(s.variants.len())
-            ),
+    let title = match s.design {
+        Design::Factorial => format!(
+            "IMDB multi-hot MLP: factorial design, {} cells × {seeds_text}",
+            s.variants.len()
         ),
+        _ => format!(
+            "IMDB multi-hot MLP: {} variant{} × {seeds_text}",
+            s.variants.len(),
+            plural(s.variants.len())
+        ),
+    };
+    let mut doc = vec![
+        Block::Heading(1, title),
         Block::Paragraph(vec![text(format!(
             "Every run follows the seed notebook's protocol: train with validation, choose the \
              retraining epoch from the validation history (each config's selection rule), \
              retrain from scratch on all {} training reviews for that many epochs, evaluate on \
-             the {} test reviews. Backend: {}. Data \
-             checksum: {}. Wall time of all runs: {}.",
-            s.train_reviews,
-            s.test_reviews,
+             the {} test reviews. Backend: {}. Data checksum: {}. The runs' wall times add up \
+             to {} (several ran at once).",
+            thousands(s.train_reviews),
+            thousands(s.test_reviews),
             s.backend,
             s.data_checksum,
             duration(s.wall_seconds())
@@ -101,22 +117,69 @@ fn document(s: &Summary) -> Vec<Block> {
             )),
         ]));
     }
-    doc.push(Block::Paragraph(vec![text(format!(
-        "Statistics over seeds: mean ± sample standard deviation (n − 1); 95% interval of the mean \
-         = mean ± t(0.975, n − 1)·std/√n. Losses include the L2 penalty where a variant has one, as Keras reports them. Each \
-         variant's test accuracy is compared with the \
-         baseline's by {} at α = {}; the verdict is “better” or “worse” when p < α, else “no \
-         detectable difference” (which is not evidence of equality).",
-        s.test, s.alpha
-    ))]));
+    match s.design {
+        Design::Factorial => factorial_document(s, &mut doc),
+        _ => variants_document(s, &mut doc),
+    }
+    doc.push(Block::Heading(2, "Every run".into()));
+    doc.push(runs_table(s));
+    doc
+}
 
+/// The level of the family's corrected intervals, e.g. "99.38%".
+fn corrected_level(alpha: f64, m: usize) -> String {
+    format!("{:.2}%", 100.0 * (1.0 - alpha / m.max(1) as f64))
+}
+
+fn variants_document(s: &Summary, doc: &mut Vec<Block>) {
+    let family = s.family(VARIANTS_FAMILY);
+    let m = family.map_or(0, |f| f.size);
     doc.push(Block::Heading(2, "Results".into()));
-    doc.push(results_table(s));
+    doc.push(results_table(s, m));
+    if family.is_some() {
+        doc.push(Block::Image(
+            "Each variant's difference in test accuracy from the baseline, with its corrected \
+             intervals over seeds and over test reviews and seeds"
+                .into(),
+            FOREST_STEM.into(),
+        ));
+    }
+    doc.push(Block::Paragraph(vec![
+        Strong("How to read this.".into()),
+        text(format!(
+            " Each difference is judged against two sources of variation. The interval over \
+             seeds, from {}, generalises over training randomness (initialisation, shuffling, \
+             dropout) on these {} test reviews: another seed, the same test set. The interval \
+             over test reviews and seeds, from {} with {} replicates (seed {}), also resamples \
+             the test reviews, shared by both sides: another seed on another sample of reviews \
+             like these, which is what a claim about the variants is about. Each family of \
+             tests is corrected \
+             by Holm's method at family-wise α = {}: p is the raw p-value, Holm p the adjusted \
+             one, and the intervals are at the Bonferroni level 1 − α/m ({} for the {} \
+             comparisons with the baseline). MDD is the smallest true difference the test \
+             would detect with {:.0}% power at Holm's first-step level α/m, from the observed \
+             spread: “no detectable difference” means no difference that large.",
+            s.test,
+            thousands(s.test_reviews),
+            "a paired bootstrap's standard error",
+            s.bootstrap.replicates,
+            s.bootstrap.seed,
+            s.alpha,
+            corrected_level(s.alpha, m),
+            m,
+            100.0 * s.power
+        )),
+    ]));
 
-    doc.push(Block::Heading(
-        2,
-        "Each variant against the baseline".into(),
-    ));
+    let heading = match family {
+        Some(f) => format!(
+            "Each variant against the baseline (family “{}”, m = {} over seeds, {} over \
+             reviews + seeds)",
+            f.name, f.size, f.bootstrap_size
+        ),
+        None => "Each variant against the baseline".into(),
+    };
+    doc.push(Block::Heading(2, heading));
     let baseline = s.variant(&s.baseline);
     let items: Vec<Vec<Inline>> = s
         .variants
@@ -135,14 +198,26 @@ fn document(s: &Summary) -> Vec<Block> {
         doc.push(Block::List(items));
     }
 
-    doc.push(Block::Heading(2, "The seed notebook's claims".into()));
+    let heading = match s.family(CLAIMS_FAMILY) {
+        Some(f) => format!(
+            "The seed notebook's claims (family “{}”, m = {} over seeds, {} over reviews + \
+             seeds)",
+            f.name, f.size, f.bootstrap_size
+        ),
+        None => "The seed notebook's claims".into(),
+    };
+    doc.push(Block::Heading(2, heading));
     doc.push(Block::Paragraph(vec![text(
-        "The seed drew each of these conclusions from a single run. Here each is tested over the \
-         seeds above, with the same test and level.",
+        "The seed drew each of these conclusions from a single run. Here each is tested over \
+         the seeds above, the claims together as one family (Holm); claims on test accuracy \
+         are also tested over test reviews and seeds.",
     )]));
     doc.push(Block::List(
         s.claims.iter().map(|c| claim_item(s, c)).collect(),
     ));
+
+    doc.push(Block::Heading(2, "Per variant".into()));
+    doc.push(details_table(s));
 
     doc.push(Block::Heading(2, "Figures".into()));
     doc.push(Block::Image(
@@ -163,47 +238,69 @@ fn document(s: &Summary) -> Vec<Block> {
             loss_stem(&v.name),
         ));
     }
-
-    doc.push(Block::Heading(2, "Every run".into()));
-    doc.push(runs_table(s));
-    doc
 }
 
-fn results_table(s: &Summary) -> Block {
+fn results_table(s: &Summary, m: usize) -> Block {
+    let level = corrected_level(s.alpha, m);
     let header = vec![
-        "variant",
-        "seeds",
-        "chosen epoch",
-        "best val. accuracy",
-        "test accuracy",
-        "test accuracy 95% CI",
-        "test loss",
-        "test loss 95% CI",
-        "Δ test accuracy vs baseline [95% CI]",
-        "p",
-        "verdict",
-        "wall time",
+        "variant".to_string(),
+        "seeds".into(),
+        "test accuracy".into(),
+        "Δ vs baseline".into(),
+        format!("over seeds: {level} interval"),
+        "p".into(),
+        "Holm p".into(),
+        format!("over reviews + seeds: {level} interval"),
+        "p".into(),
+        "Holm p".into(),
+        "MDD (seeds / reviews + seeds)".into(),
+        "verdict".into(),
     ];
+    let dash = || "—".to_string();
     let rows = s
         .variants
         .iter()
         .map(|v| {
-            let (diff, p, verdict) = match &v.vs_baseline {
-                None => ("—".into(), "—".into(), "(reference)".into()),
-                Some(Comparison { test: None, .. }) => {
-                    ("—".into(), "—".into(), Verdict::NotTested.label().into())
+            let mut row = vec![
+                v.name.clone(),
+                v.runs.len().to_string(),
+                mean_std(&v.test_accuracy, 4),
+            ];
+            match &v.vs_baseline {
+                None => {
+                    row.extend((0..8).map(|_| dash()));
+                    row.push("(reference)".into());
                 }
-                Some(c @ Comparison { test: Some(t), .. }) => (
-                    format!(
-                        "{} [{}, {}]",
-                        signed(t.diff),
-                        signed(t.ci95[0]),
-                        signed(t.ci95[1])
-                    ),
-                    p_value(t.p),
-                    c.verdict.label().into(),
-                ),
-            };
+                Some(c) => {
+                    let b = c.bootstrap.as_ref();
+                    row.extend([
+                        c.test.as_ref().map_or_else(dash, |t| signed(t.diff)),
+                        c.ci_adjusted.map_or_else(dash, span),
+                        c.test.as_ref().map_or_else(dash, |t| p_value(t.p)),
+                        c.p_holm.map_or_else(dash, p_value),
+                        b.map_or_else(dash, |b| span(b.ci_adjusted)),
+                        b.map_or_else(dash, |b| p_value(b.p)),
+                        b.map_or_else(dash, |b| p_value(b.p_holm)),
+                        format!(
+                            "{} / {}",
+                            c.mdd.map_or_else(dash, |d| format!("{d:.4}")),
+                            b.map_or_else(dash, |b| format!("{:.4}", b.mdd))
+                        ),
+                        c.verdict_label(),
+                    ]);
+                }
+            }
+            row
+        })
+        .collect();
+    Block::Table(header, rows)
+}
+
+fn details_table(s: &Summary) -> Block {
+    let rows = s
+        .variants
+        .iter()
+        .map(|v| {
             vec![
                 v.name.clone(),
                 v.runs.len().to_string(),
@@ -211,30 +308,32 @@ fn results_table(s: &Summary) -> Block {
                 mean_std(&v.best_val_accuracy, 4),
                 mean_std(&v.test_accuracy, 4),
                 interval(&v.test_accuracy),
+                v.test_accuracy_ci95_reviews
+                    .map_or("—".into(), |[lo, hi]| format!("[{lo:.4}, {hi:.4}]")),
                 mean_std(&v.test_loss, 4),
-                interval(&v.test_loss),
-                diff,
-                p,
-                verdict,
+                mean_std(&v.final_val_loss, 4),
                 duration(v.wall_seconds),
             ]
         })
         .collect();
-    Block::Table(header, rows)
+    table(
+        &[
+            "variant",
+            "seeds",
+            "chosen epoch",
+            "best val. accuracy",
+            "test accuracy",
+            "95% CI over seeds",
+            "95% CI over reviews + seeds",
+            "test loss",
+            "last val. loss",
+            "wall time",
+        ],
+        rows,
+    )
 }
 
 fn runs_table(s: &Summary) -> Block {
-    let header = vec![
-        "variant",
-        "seed",
-        "chosen epoch",
-        "best val. accuracy",
-        "lowest val. loss",
-        "last val. loss",
-        "test accuracy",
-        "test loss",
-        "wall time",
-    ];
     let rows = s
         .variants
         .iter()
@@ -254,11 +353,24 @@ fn runs_table(s: &Summary) -> Block {
             })
         })
         .collect();
-    Block::Table(header, rows)
+    table(
+        &[
+            "variant",
+            "seed",
+            "chosen epoch",
+            "best val. accuracy",
+            "lowest val. loss",
+            "last val. loss",
+            "test accuracy",
+            "test loss",
+            "wall time",
+        ],
+        rows,
+    )
 }
 
-/// "test accuracy 0.8812 vs 0.8790, difference +0.0022 (95% CI …), p = …" for a comparison.
-fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison) -> String {
+/// "test accuracy 0.8812 (40 seeds) vs 0.8790 (40 seeds), difference +0.0022. Over seeds: …"
+fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison, alpha: f64) -> String {
     let metric = c.metric;
     let (a, b) = (v.estimate(metric), reference.estimate(metric));
     let head = format!(
@@ -271,31 +383,77 @@ fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison) -> S
         b.n,
         plural(b.n)
     );
-    match &c.test {
-        None => format!("{head}; not tested: each side needs at least two seeds"),
-        Some(t) => format!(
-            "{head}, difference {} (95% CI {} to {}), p = {}",
-            signed(t.diff),
-            signed(t.ci95[0]),
-            signed(t.ci95[1]),
-            p_value(t.p)
-        ),
+    let Some(t) = &c.test else {
+        return format!("{head}; not tested: each side needs at least two seeds");
+    };
+    let level = corrected_level(alpha, c.family_size);
+    let mut out = format!(
+        "{head}, difference {}. Over seeds: {level} interval {}, {}, Holm-adjusted {}",
+        signed(t.diff),
+        c.ci_adjusted.map_or("—".into(), span),
+        p_is(t.p),
+        c.p_holm.map_or("—".into(), p_value),
+    );
+    if let Some(b) = &c.bootstrap {
+        out.push_str(&format!(
+            ". Over test reviews and seeds: {} interval {}, {}, Holm-adjusted {}",
+            corrected_level(alpha, b.family_size),
+            span(b.ci_adjusted),
+            p_is(b.p),
+            p_value(b.p_holm)
+        ));
     }
+    out
 }
 
-fn verdict_phrase(v: &VariantSummary, c: &Comparison, alpha: f64) -> String {
-    match c.verdict {
-        Verdict::Better | Verdict::Worse => format!(
-            "{} is {} than {} on {} at α = {alpha}",
-            v.name,
-            c.verdict.label(),
+/// The verdict sentence of a comparison, with what would have been detectable where nothing was.
+/// Without a subject ("worse than baseline on test accuracy over seeds ..."), so that it follows
+/// the variant's name in a list item or a claim.
+fn verdict_sentence(c: &Comparison, alpha: f64) -> String {
+    let both = c.bootstrap.as_ref().map(|b| b.verdict);
+    let versus = |verdict: Verdict| {
+        format!(
+            "{} than {} on {}",
+            verdict.label(),
             c.reference,
             c.metric.label()
+        )
+    };
+    let mdd = || match (c.mdd, c.bootstrap.as_ref()) {
+        (Some(d), Some(b)) => format!(
+            "; a true difference of ±{d:.4} over seeds (±{:.4} over test reviews and seeds) \
+             would have been detected with 80% power",
+            b.mdd
         ),
-        Verdict::NoDetectableDifference => {
-            format!("no detectable difference at α = {alpha}")
+        (Some(d), None) => format!(
+            "; a true difference of ±{d:.4} over seeds would have been detected with 80% power"
+        ),
+        _ => String::new(),
+    };
+    match (c.verdict, both) {
+        (Verdict::NotTested, _) => "not tested".into(),
+        (seeds @ (Verdict::Better | Verdict::Worse), Some(b)) if b == seeds => format!(
+            "{} over seeds and over test reviews and seeds (family-wise α = {alpha})",
+            versus(seeds)
+        ),
+        (seeds @ (Verdict::Better | Verdict::Worse), Some(Verdict::NoDetectableDifference)) => {
+            format!(
+                "{} over seeds, but not once the test reviews are resampled too (family-wise α = \
+                 {alpha})",
+                versus(seeds)
+            )
         }
-        Verdict::NotTested => "not tested".into(),
+        (seeds @ (Verdict::Better | Verdict::Worse), None) => {
+            format!("{} over seeds (family-wise α = {alpha})", versus(seeds))
+        }
+        (Verdict::NoDetectableDifference, Some(b @ (Verdict::Better | Verdict::Worse))) => format!(
+            "{} over test reviews and seeds, but not over seeds (family-wise α = {alpha})",
+            versus(b)
+        ),
+        _ => format!(
+            "no detectable difference at family-wise α = {alpha}{}",
+            mdd()
+        ),
     }
 }
 
@@ -307,8 +465,8 @@ fn comparison_item(
 ) -> Vec<Inline> {
     vec![
         Code(v.name.clone()),
-        text(format!(": {}. ", measured(v, baseline, c))),
-        Strong(capitalised(&verdict_phrase(v, c, alpha))),
+        text(format!(": {}. ", measured(v, baseline, c, alpha))),
+        Strong(capitalised(&verdict_sentence(c, alpha))),
         text("."),
     ]
 }
@@ -322,23 +480,29 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
     let found = s.variant(&claim.variant).zip(s.variant(&claim.reference));
     match (&outcome.comparison, found) {
         (Some(c), Some((v, r))) => {
-            item.push(text(format!("Repeated runs: {}. ", measured(v, r, c))));
+            item.push(text(format!(
+                "Repeated runs: {}. ",
+                measured(v, r, c, s.alpha)
+            )));
+            // "three_layers is worse than baseline ...", or "no detectable difference ...".
+            let sentence = verdict_sentence(c, s.alpha);
+            let said = if sentence.starts_with("better") || sentence.starts_with("worse") {
+                format!("{} is {sentence}", v.name)
+            } else {
+                sentence
+            };
             let finding = match outcome.support {
-                Some(Support::Supported) => {
-                    format!("Supported: {}.", verdict_phrase(v, c, s.alpha))
+                Some(Support::Supported) => format!("Supported after Holm's correction: {said}."),
+                Some(Support::NotSupported) => {
+                    format!("Not supported after Holm's correction: {said}.")
                 }
-                Some(Support::NotSupported) => format!(
-                    "Not supported: no detectable difference at α = {}.",
-                    s.alpha
-                ),
-                Some(Support::Contradicted) => format!(
-                    "Contradicted: the difference is significant in the other direction ({}).",
-                    verdict_phrase(v, c, s.alpha)
-                ),
+                Some(Support::Contradicted) => {
+                    format!("Contradicted: the difference goes the other way: {said}.")
+                }
                 None if c.test.is_none() => {
                     "Not evaluated: each side needs at least two seeds.".into()
                 }
-                None => format!("Finding: {}.", verdict_phrase(v, c, s.alpha)),
+                None => format!("Finding: {said}."),
             };
             item.push(Strong(finding));
         }
@@ -355,6 +519,350 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
         }
     }
     item
+}
+
+fn factorial_document(s: &Summary, doc: &mut Vec<Block>) {
+    let Some(f) = &s.factorial else {
+        return;
+    };
+    let Some(fit) = &f.fit else {
+        doc.push(Block::Paragraph(vec![
+            Strong("No analysis.".into()),
+            text(format!(
+                " The linear model cannot be fitted: {}.",
+                f.error.as_deref().unwrap_or("unknown reason")
+            )),
+        ]));
+        doc.push(Block::Heading(2, "Cells".into()));
+        doc.push(cells_table(s));
+        return;
+    };
+    let m = fit.anova.terms.len();
+    doc.push(Block::Heading(2, "What each choice is worth".into()));
+    doc.push(Block::Paragraph(vec![text(format!(
+        "A linear model of test accuracy on the five choices (effect coding) with every main \
+         effect and every two-way interaction, fitted to all {} runs ({} per cell; residual sd \
+         {:.4}, R² = {:.3}). A choice's effect is the difference in mean test accuracy from the \
+         seed's choice, averaged over the other four choices. The {m} terms of the model are one \
+         family (“{FACTORIAL_FAMILY}”), Holm-adjusted at family-wise α = {}; MDD is the \
+         smallest true effect detected with {:.0}% power at α/{m}. The intervals are over seeds \
+         (the test reviews fixed).",
+        fit.observations,
+        fit.per_cell,
+        fit.sigma,
+        fit.r_squared,
+        s.alpha,
+        100.0 * s.power
+    ))]));
+    doc.push(effects_table(f, fit, s.alpha));
+    doc.push(Block::Image(
+        "What each choice is worth: its effect on test accuracy with a 95% interval".into(),
+        EFFECTS_STEM.into(),
+    ));
+    doc.push(Block::List(effect_sentences(f, fit, s.alpha)));
+
+    doc.push(Block::Heading(2, "Which choices interact".into()));
+    doc.push(Block::List(interaction_sentences(fit, s.alpha)));
+    doc.push(interactions_table(fit, s.alpha));
+    doc.push(Block::Image(
+        "Interactions: mean test accuracy per pair of choices".into(),
+        INTERACTIONS_STEM.into(),
+    ));
+
+    doc.push(Block::Heading(2, "Analysis of variance".into()));
+    let mut rows: Vec<Vec<String>> = fit
+        .anova
+        .terms
+        .iter()
+        .map(|r| {
+            vec![
+                r.term.clone(),
+                r.df.to_string(),
+                format!("{:.3e}", r.sum_sq),
+                format!("{:.3e}", r.mean_sq),
+                format!("{:.2}", r.f),
+                p_value(r.p),
+                p_value(r.p_holm),
+                significance(r.p_holm, s.alpha).into(),
+            ]
+        })
+        .collect();
+    for (name, ss) in [
+        ("residual", &fit.anova.residual),
+        ("total", &fit.anova.total),
+    ] {
+        rows.push(vec![
+            name.into(),
+            ss.df.to_string(),
+            format!("{:.3e}", ss.sum_sq),
+            format!("{:.3e}", ss.mean_sq),
+            "".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ]);
+    }
+    doc.push(table(
+        &[
+            "term",
+            "df",
+            "sum of squares",
+            "mean square",
+            "F",
+            "p",
+            "Holm p",
+            "verdict",
+        ],
+        rows,
+    ));
+    doc.push(Block::Heading(2, "Cells".into()));
+    doc.push(cells_table(s));
+}
+
+fn significance(p_holm: f64, alpha: f64) -> &'static str {
+    if p_holm <= alpha {
+        "significant"
+    } else {
+        "not detectable"
+    }
+}
+
+fn effects_table(f: &FactorialSummary, fit: &FactorialFit, alpha: f64) -> Block {
+    let rows = f
+        .effects
+        .iter()
+        .map(|e| {
+            let term = fit.term(&e.factor);
+            vec![
+                format!("{}: {}", e.factor, e.level),
+                e.baseline.clone(),
+                signed(e.estimate),
+                span(e.ci95),
+                format!("{:.4}", e.mdd),
+                term.map_or("—".into(), |r| {
+                    format!("{:.2} ({}, {})", r.f, r.df, fit.anova.residual.df)
+                }),
+                term.map_or("—".into(), |r| p_value(r.p)),
+                term.map_or("—".into(), |r| p_value(r.p_holm)),
+                term.map_or("—", |r| significance(r.p_holm, alpha)).into(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "choice",
+            "instead of",
+            "effect on test accuracy",
+            "95% interval",
+            "MDD",
+            "F (df)",
+            "p",
+            "Holm p",
+            "verdict",
+        ],
+        rows,
+    )
+}
+
+fn effect_sentences(f: &FactorialSummary, fit: &FactorialFit, alpha: f64) -> Vec<Vec<Inline>> {
+    fit.factors
+        .iter()
+        .map(|factor| {
+            let effects: Vec<String> = f
+                .effects
+                .iter()
+                .filter(|e| e.factor == factor.name)
+                .map(|e| {
+                    format!(
+                        "{} instead of {}: {} [{}, {}]",
+                        e.level,
+                        e.baseline,
+                        signed(e.estimate),
+                        signed(e.ci95[0]),
+                        signed(e.ci95[1])
+                    )
+                })
+                .collect();
+            let mdd = f
+                .effects
+                .iter()
+                .filter(|e| e.factor == factor.name)
+                .map(|e| e.mdd)
+                .fold(0.0, f64::max);
+            let finding = match fit.term(&factor.name) {
+                Some(r) if r.p_holm <= alpha => format!(
+                    "It matters (F = {:.2}, Holm-adjusted p = {}).",
+                    r.f,
+                    p_value(r.p_holm)
+                ),
+                Some(r) => format!(
+                    "No detectable effect (Holm-adjusted p = {}): an effect of ±{mdd:.4} would \
+                     have been found with 80% power.",
+                    p_value(r.p_holm)
+                ),
+                None => String::new(),
+            };
+            vec![
+                Strong(factor.name.clone()),
+                text(format!(
+                    ": {}, averaged over the other choices. ",
+                    effects.join("; ")
+                )),
+                Strong(finding),
+            ]
+        })
+        .collect()
+}
+
+fn interaction_sentences(fit: &FactorialFit, alpha: f64) -> Vec<Vec<Inline>> {
+    let mut items = Vec::new();
+    let mut quiet = Vec::new();
+    for pair in &fit.pairs {
+        let Some(row) = fit.term(&pair.term) else {
+            continue;
+        };
+        if row.p_holm > alpha {
+            quiet.push((row.p_holm, pair.term.clone()));
+            continue;
+        }
+        // The first factor's effect at each level of the second, from the marginal means.
+        let a = fit.factors.iter().find(|f| f.name == pair.a);
+        let b = fit.factors.iter().find(|f| f.name == pair.b);
+        let (Some(a), Some(b)) = (a, b) else { continue };
+        let simple: Vec<String> = (1..a.levels.len())
+            .map(|i| {
+                let at: Vec<String> = (0..b.levels.len())
+                    .map(|j| {
+                        format!(
+                            "{} with {} {}",
+                            signed(pair.means[i][j] - pair.means[0][j]),
+                            b.name,
+                            b.levels[j]
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{} instead of {} changes test accuracy by {}",
+                    a.levels[i],
+                    a.levels[0],
+                    at.join(", ")
+                )
+            })
+            .collect();
+        items.push(vec![
+            Strong(format!("{} × {} interact", pair.a, pair.b)),
+            text(format!(
+                " (F = {:.2}, Holm-adjusted p = {}): {}.",
+                row.f,
+                p_value(row.p_holm),
+                simple.join("; ")
+            )),
+        ]);
+    }
+    quiet.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let rest = if items.is_empty() {
+        "No two choices interact detectably"
+    } else {
+        "No other pair interacts detectably"
+    };
+    let largest = quiet
+        .first()
+        .map(|(p, term)| {
+            format!(
+                "; the strongest of them is {term} (Holm-adjusted p = {})",
+                p_value(*p)
+            )
+        })
+        .unwrap_or_default();
+    if !quiet.is_empty() {
+        items.push(vec![text(format!(
+            "{rest} after Holm's correction over the {} terms{largest}: the effect of each \
+             choice does not measurably depend on the others.",
+            fit.anova.terms.len()
+        ))]);
+    }
+    items
+}
+
+fn interactions_table(fit: &FactorialFit, alpha: f64) -> Block {
+    let rows = fit
+        .pairs
+        .iter()
+        .flat_map(|pair| {
+            let row = fit.term(&pair.term);
+            pair.contrasts.iter().map(move |c| {
+                vec![
+                    pair.term.clone(),
+                    format!(
+                        "({} − {}) with {} {} minus with {} {}",
+                        c.a_level, c.a_baseline, pair.b, c.b_level, pair.b, c.b_baseline
+                    ),
+                    signed(c.estimate),
+                    span(c.ci95),
+                    row.map_or("—".into(), |r| format!("{:.2}", r.f)),
+                    row.map_or("—".into(), |r| p_value(r.p_holm)),
+                    row.map_or("—", |r| significance(r.p_holm, alpha)).into(),
+                ]
+            })
+        })
+        .collect();
+    table(
+        &[
+            "interaction",
+            "difference of differences",
+            "estimate",
+            "95% interval",
+            "term F",
+            "term Holm p",
+            "verdict",
+        ],
+        rows,
+    )
+}
+
+fn cells_table(s: &Summary) -> Block {
+    let rows = s
+        .variants
+        .iter()
+        .map(|v| {
+            vec![
+                v.name.clone(),
+                v.runs.len().to_string(),
+                mean_std(&v.test_accuracy, 4),
+                interval(&v.test_accuracy),
+                mean_std(&v.chosen_epoch, 1),
+                duration(v.wall_seconds),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "cell",
+            "seeds",
+            "test accuracy",
+            "95% CI over seeds",
+            "chosen epoch",
+            "wall time",
+        ],
+        rows,
+    )
+}
+
+/// `25000` as `25,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn span([lo, hi]: [f64; 2]) -> String {
+    format!("[{}, {}]", signed(lo), signed(hi))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -384,6 +892,15 @@ fn interval(e: &Estimate) -> String {
 
 fn signed(x: f64) -> String {
     format!("{x:+.4}")
+}
+
+/// "p = 0.0123", or "p < 0.0001".
+fn p_is(p: f64) -> String {
+    if p < 1e-4 {
+        "p < 0.0001".into()
+    } else {
+        format!("p = {p:.4}")
+    }
 }
 
 fn p_value(p: f64) -> String {
@@ -553,6 +1070,10 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(duration(12.34), "12.3 s");
+        assert_eq!(thousands(25_000), "25,000");
+        assert_eq!(thousands(2_500), "2,500");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(duration(125.0), "2 min 05 s");
         assert_eq!(duration(7_380.0), "2 h 03 min");
         assert_eq!(p_value(0.00001), "< 0.0001");

@@ -1,8 +1,24 @@
-//! Runs every variant over every seed, reusing finished runs, then writes the report.
+//! Runs a study's runs, reusing finished ones, in one process or several, on one machine or in
+//! shards on many, then writes the report (for shards: after [`merge`]).
+//!
+//! Three ways to split the runs, all of the same kind ([`Shard`]: run `j` belongs to shard
+//! `j % count`):
+//!
+//! - **workers** (`--jobs`): a study starts copies of its command, each with its share of the
+//!   runs, into the study's own folder and under its lock ([`run_worker`]). A worker ends when
+//!   the study that started it ends, however it ends: its standard input is a pipe from the
+//!   study, which the system closes when the study exits or is killed ([`exit_when_parent_ends`]);
+//! - **shards** (`--shard i/n`): an independent part of a study, in a folder of its own, on any
+//!   machine ([`run_shard`]); it may use workers itself;
+//! - **merge** (`--merge DIR...`): the report of a study from the folders of its shards, after
+//!   checking that they hold the same study on the same data and every run once ([`merge`]).
+//!
+//! Every folder records the study it holds in `study.json` ([`Manifest`]).
 
-use super::report::write_report;
-use super::summary::{Summary, summarize};
+use crate::design::StudyPlan;
 use crate::error::{Result, StudyError};
+use crate::report::write_report;
+use crate::summary::{Summary, summarize};
 use imdb_data::atomic::DirLock;
 use imdb_data::{EncodeOptions, Imdb, ImdbLoader, Split};
 use imdb_train::{
@@ -10,19 +26,18 @@ use imdb_train::{
     TrainError, run_experiment,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How to run a study.
+/// How to run a study's runs.
 #[derive(Clone, Debug)]
 pub struct StudyOptions {
-    /// Where runs, figures and the report go.
+    /// Where runs (and, for a whole study, figures and the report) go.
     pub out_dir: PathBuf,
-    /// Seeds per variant: the config's seed, then the next `seeds - 1` integers.
-    pub seeds: usize,
     /// The backend of every run.
     pub backend: BackendKind,
     /// How batches hold the reviews in every run.
@@ -64,6 +79,41 @@ pub fn run_dir(out: &Path, variant: &str, seed: u64) -> PathBuf {
 /// an interrupted run is only resumed on the same data.
 const DATA_MARKER: &str = "data_checksum.txt";
 
+/// What every folder a study runs into says about it: `study.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The whole study (not only this folder's part).
+    pub plan: StudyPlan,
+    /// The part of it this folder holds: `0/1` for a whole study.
+    pub shard: Shard,
+    /// The checksum of the data of each variant this folder ran.
+    pub data_checksums: Vec<(String, String)>,
+}
+
+impl Manifest {
+    /// The manifest's file name in a study's folder.
+    pub const FILE: &'static str = "study.json";
+
+    /// Reads `dir`'s manifest.
+    ///
+    /// # Errors
+    /// [`StudyError::Io`] if it cannot be read (a folder no study ran into has none);
+    /// [`StudyError::Invalid`] if it is not a manifest.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(Self::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| StudyError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| StudyError::Invalid {
+            message: format!("{}: not a study manifest: {e}", path.display()),
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(Self::FILE);
+        let json = serde_json::to_string_pretty(self).expect("manifests always serialise");
+        imdb_data::atomic::write(&path, json.as_bytes()).map_err(|e| StudyError::io(&path, e))
+    }
+}
+
 /// What to do with a run's folder.
 enum State {
     /// `results.json` of this very config and data: reuse it.
@@ -74,10 +124,10 @@ enum State {
     Fresh,
 }
 
-/// Runs every config of `configs` over `opts.seeds` seeds on the data `loader` loads (once per
-/// distinct encoding), each run with [`run_experiment`] in [`run_dir`], then writes the report,
-/// figures and `summary.json` into `opts.out_dir` ([`write_report`]). One run at a time, in this
-/// process; [`run_study_parallel`] spreads the runs over several.
+/// Runs every run of `plan` on the data `loader` loads (once per distinct encoding), each with
+/// [`run_experiment`] in [`run_dir`], then writes the report, figures and `summary.json` into
+/// `opts.out_dir` ([`write_report`]). One run at a time, in this process; [`run_study_parallel`]
+/// spreads the runs over several.
 ///
 /// A run whose folder holds a `results.json` of the same config (seed included) on data with the
 /// same checksum is reused, not repeated. A run interrupted before its `results.json` continues
@@ -90,23 +140,24 @@ enum State {
 ///
 /// # Errors
 /// [`imdb_data::DataError::DirectoryInUse`] if another process holds `opts.out_dir`;
-/// [`StudyError::Invalid`] for no configs, no seeds or duplicate names; an invalid config (before
-/// any run); data that cannot be loaded; [`StudyError::Run`] naming the variant and seed of a
-/// failed run; a report file that cannot be written.
+/// [`StudyError::Invalid`] for a plan that cannot run ([`StudyPlan::check`]); data that cannot be
+/// loaded; [`StudyError::Run`] naming the variant and seed of a failed run; a report file that
+/// cannot be written.
 pub fn run_study(
-    configs: &[ExperimentConfig],
+    plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
 ) -> Result<StudyOutcome> {
-    run_study_parallel(configs, loader, opts, 1, |_| {
-        unreachable!("one job starts no worker")
-    })
+    let _lock = DirLock::acquire(&opts.out_dir)?;
+    let runs = run_part(plan, loader, opts, Shard::WHOLE, None)?;
+    let summary = summarize(plan.design, &by_variant(&runs));
+    write_report(&summary, &opts.out_dir)?;
+    Ok(StudyOutcome { runs, summary })
 }
 
-/// Which of a study's runs one process does: run `j` (counting variant by variant, seed by seed,
-/// from 0) belongs to shard `j % count`. Written `index/count`, as the study example's hidden
-/// `--shard` flag takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A part of a study's runs: run `j` (counting variant by variant, seed by seed, from 0) belongs
+/// to shard `j % count`. Written `index/count`, as `--shard` and `--worker` take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     /// This shard, `0..count`.
     pub index: usize,
@@ -115,17 +166,20 @@ pub struct Shard {
 }
 
 impl Shard {
-    fn has(self, run: usize) -> bool {
+    /// The whole study: shard `0/1`.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Whether run `run` is this shard's.
+    pub fn has(self, run: usize) -> bool {
         run % self.count == self.index
     }
 
-    /// This shard's runs of a study of `len`, in the order it does them: shard 0 in study
-    /// order (the baseline first, the n-gram variants last), every other shard from the end. The
-    /// study's wide-input runs then mostly overlap narrow ones instead of each other (two at
-    /// once share the cache and memory bandwidth their `W₀` passes are bound by), and no shard is
-    /// left with only long runs at the end. The order changes no number: each run seeds its
-    /// own generator.
-    fn runs(self, len: usize) -> Box<dyn Iterator<Item = usize>> {
+    /// This shard's runs of `len`, in the order it does them: shard 0 in study order (the
+    /// baseline first, the n-gram variants last), every other shard from the end. The study's
+    /// wide-input runs then mostly overlap narrow ones instead of each other (two at once share
+    /// the cache and memory bandwidth their `W₀` passes are bound by), and no shard is left with
+    /// only long runs at the end. The order changes no number: each run seeds its own generator.
+    fn order(self, len: usize) -> Box<dyn Iterator<Item = usize>> {
         let mine = (0..len).filter(move |&j| self.has(j));
         match self.index {
             0 => Box::new(mine),
@@ -157,173 +211,439 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// [`run_study`] with its runs spread over `jobs` processes: this one does shard `0/jobs` and
-/// `worker(shard)` is started for each of the others, a command that must call [`run_shard`]
-/// with that shard and the same configs and options (the study example starts itself with
-/// `--shard`). Runs are whole processes because Burn keeps one random generator per device for
-/// the whole process, which weight initialisation and dropout draw from: two runs in threads
-/// of one process would interleave their draws. Each run is the same as in [`run_study`], so the
-/// report is the same; what changes is the wall time where cores are idle (a run keeps about 1.2
-/// cores busy: the training thread and the batch builder).
+/// [`run_study`] with its runs in `jobs` worker processes: `worker(w)` is started for each
+/// `w = 0/jobs .. jobs-1/jobs`, a command that must call [`exit_when_parent_ends`] and then
+/// [`run_worker`] with that worker, the same plan and options and the whole study as its scope,
+/// and exit with [`WORKER_MORE`] when it was not complete (the study example starts itself with
+/// `--worker`); this process loads the data, records the study, starts each worker again while
+/// it ends with [`WORKER_MORE`] (a fresh process every [`RUNS_PER_PROCESS`] runs), and writes the
+/// report. Runs are whole processes because Burn keeps one random generator per device for the
+/// whole process, which weight initialisation and dropout draw from: two runs in threads of one
+/// process would interleave their draws. Each run is the same as in [`run_study`], so the report
+/// is the same; what changes is the wall time where cores are idle (a run keeps about 1.2 cores
+/// busy: the training thread and the batch builder) and the memory.
+///
+/// Each worker's standard input is a pipe from this process, which the system closes when this
+/// process ends, however it ends (a kill included): a worker that watches it ends too, so a
+/// study started again right away finds no run folder still locked.
 ///
 /// The study's folder lock is held throughout (the workers check that it is), and when every
-/// process is done the runs are gathered, reused from disk as a restarted study would, for the
-/// report. A worker that fails fails the study, after the others end; its messages are on the
-/// shared standard error.
+/// worker is done the runs are gathered from disk for the report. A worker that fails fails the
+/// study, after the others end; its messages are on the shared standard error.
 ///
 /// # Errors
-/// As [`run_study`]; [`StudyError::Invalid`] when a worker cannot be started or exits unsuccessfully.
+/// As [`run_study`]; [`StudyError::Worker`] when a worker cannot be started or exits
+/// unsuccessfully.
 pub fn run_study_parallel(
-    configs: &[ExperimentConfig],
+    plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
     jobs: usize,
     worker: impl Fn(Shard) -> Command,
 ) -> Result<StudyOutcome> {
-    check(configs, opts)?;
-    let jobs = jobs.max(1);
     let _lock = DirLock::acquire(&opts.out_dir)?;
-    let all = study_runs(configs, opts.seeds);
-    let datasets = load_encodings(loader, all.iter())?;
-    // The runs on disk before this study started are the ones it reports as reused.
-    let finished_before: Vec<bool> = all
-        .iter()
-        .map(|c| {
-            let checksum = &dataset(&datasets, c).provenance.checksum;
-            let dir = run_dir(&opts.out_dir, &c.name, c.seed);
-            matches!(state_of(&dir, c, checksum), State::Finished(_))
-        })
-        .collect();
-    let mut workers = Vec::new();
-    for index in 1..jobs {
-        let shard = Shard { index, count: jobs };
-        let mut command = worker(shard);
-        match command.stdin(Stdio::null()).spawn() {
-            Ok(child) => workers.push((shard, child)),
-            Err(e) => {
-                stop(workers);
-                return Err(StudyError::Worker {
-                    shard: shard.to_string(),
-                    message: format!("cannot start: {e}"),
-                });
-            }
-        }
-    }
-    // After the workers start (they read the cache the load above warmed), not before.
-    let datasets = as_word_sets(datasets);
-    let own = Shard {
-        index: 0,
-        count: jobs,
-    };
-    // Several processes print: lines, not a progress bar, when there are workers.
-    let bar = match jobs {
-        1 => progress_bar(all.len() as u64, opts.quiet),
-        _ => ProgressBar::hidden(),
-    };
-    let mine = run_runs(&all, own.runs(all.len()), &datasets, opts, &bar);
-    let mine = match mine {
-        Ok(runs) => runs,
-        Err(e) => {
-            stop(workers);
-            return Err(e);
-        }
-    };
-    let mut failed = None;
-    for (shard, mut child) in workers {
-        let outcome = match child.wait() {
-            Ok(status) if status.success() => continue,
-            Ok(status) => status.to_string(),
-            Err(e) => e.to_string(),
-        };
-        failed.get_or_insert(StudyError::Worker {
-            shard: shard.to_string(),
-            message: outcome,
-        });
-    }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    // Everything is on disk now: gather it (a worker's runs are reused from their folders; the
-    // workers printed their own lines).
-    let silent = StudyOptions {
-        quiet: true,
-        ..opts.clone()
-    };
-    let others = (0..all.len()).filter(|&j| !own.has(j));
-    let gathered = run_runs(&all, others, &datasets, &silent, &ProgressBar::hidden())?;
-    let mut mine = mine.into_iter();
-    let mut gathered = gathered.into_iter();
-    let mut runs = Vec::with_capacity(all.len());
-    for (j, reused) in finished_before.into_iter().enumerate() {
-        let next = if own.has(j) {
-            mine.next()
-        } else {
-            gathered.next()
-        };
-        let mut run = next.expect("one run per index");
-        run.reused = reused;
-        runs.push(run);
-    }
-    bar.finish_and_clear();
-    let mut by_variant: Vec<(String, Vec<Results>)> = Vec::new();
-    for run in &runs {
-        match by_variant.last_mut() {
-            Some((name, results)) if *name == run.variant => results.push(run.results.clone()),
-            _ => by_variant.push((run.variant.clone(), vec![run.results.clone()])),
-        }
-    }
-    let summary = summarize(&by_variant);
+    let runs = run_part(plan, loader, opts, Shard::WHOLE, Some((jobs, &worker)))?;
+    let summary = summarize(plan.design, &by_variant(&runs));
     write_report(&summary, &opts.out_dir)?;
     Ok(StudyOutcome { runs, summary })
 }
 
-/// A study worker's part of [`run_study_parallel`]: the runs of `shard`, nothing else (no
-/// report). Returns them in study order (it does them in [`Shard`]'s order).
+/// One shard of a study, into `opts.out_dir` (its own folder, locked while it runs, on any
+/// machine): the runs `j` with `j % shard.count == shard.index`, spread over `jobs` processes as
+/// in [`run_study_parallel`], and the folder's `study.json`. No report: [`merge`] writes the
+/// study's from the folders of all its shards. Started again, a shard reuses and resumes its runs
+/// as a study does. Returns its runs in study order.
 ///
 /// # Errors
-/// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a shard only runs under its
-/// study's lock, so that a second study on the folder is still refused); otherwise as
-/// [`run_study`].
+/// As [`run_study_parallel`].
 pub fn run_shard(
-    configs: &[ExperimentConfig],
+    plan: &StudyPlan,
     loader: &ImdbLoader,
     opts: &StudyOptions,
     shard: Shard,
+    jobs: usize,
+    worker: impl Fn(Shard) -> Command,
 ) -> Result<Vec<StudyRun>> {
-    check(configs, opts)?;
+    let _lock = DirLock::acquire(&opts.out_dir)?;
+    run_part(plan, loader, opts, shard, Some((jobs, &worker)))
+}
+
+/// A worker's part of [`run_study_parallel`] or [`run_shard`]: of the runs of `scope` (the whole
+/// study, or the shard that started the worker), those of `worker`, nothing else (no report, no
+/// manifest), at most `limit` fresh ones (a study's workers: [`RUNS_PER_PROCESS`]). Returns them
+/// in study order (it does them in [`Shard`]'s order) and whether its share is complete.
+///
+/// # Errors
+/// [`StudyError::Invalid`] when no study holds `opts.out_dir` (a worker only runs under the lock
+/// of the study or shard that started it, so that a second study on the folder is still
+/// refused); otherwise as [`run_study`].
+pub fn run_worker(
+    plan: &StudyPlan,
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    scope: Shard,
+    worker: Shard,
+    limit: usize,
+) -> Result<WorkerOutcome> {
+    plan.check()?;
     let held = DirLock::is_held(&opts.out_dir)
         .map_err(|e| StudyError::io(opts.out_dir.join(DirLock::FILE), e))?;
     if !held {
         return Err(StudyError::Invalid {
             message: format!(
-                "shard {shard} runs only under its study, and no study holds {}",
+                "worker {worker} runs only under its study, and no study holds {}",
                 opts.out_dir.display()
             ),
         });
     }
-    let all = study_runs(configs, opts.seeds);
-    let shard_runs = all.iter().enumerate().filter(|(j, _)| shard.has(*j));
-    let datasets = as_word_sets(load_encodings(loader, shard_runs.map(|(_, c)| c))?);
-    let mut runs = run_runs(
-        &all,
-        shard.runs(all.len()),
-        &datasets,
-        opts,
-        &ProgressBar::hidden(),
-    )?;
-    // Done in the shard's order; returned in the study's.
-    if shard.index != 0 {
+    let all = plan.runs();
+    let part: Vec<usize> = (0..all.len()).filter(|&j| scope.has(j)).collect();
+    let mine = part
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| worker.has(*p))
+        .map(|(_, &j)| &all[j]);
+    let datasets = as_word_sets(load_encodings(loader, mine)?);
+    let order = worker.order(part.len()).map(|p| part[p]);
+    let hidden = ProgressBar::hidden();
+    let (mut runs, complete) = run_runs(&all, order, &datasets, opts, &hidden, Some(limit.max(1)))?;
+    // Done in the worker's order; returned in the study's.
+    if worker.index != 0 {
         runs.reverse();
+    }
+    Ok(WorkerOutcome { runs, complete })
+}
+
+/// Ends this process when its standard input reaches its end or fails: a study worker's standard
+/// input is a pipe from the study that started it, and the system closes that pipe when the study
+/// ends, however it ends (killed included). Without this a worker of a killed study would go on
+/// with its runs, holding their folders' locks, and a study started again would find them in use.
+///
+/// A thread of its own waits on the pipe (the study never writes to it), so the runs go on
+/// undisturbed until then. Portable (a closed pipe reads as its end on every system), needs no
+/// `unsafe` and no signal, and cannot miss a study that ended before the worker started watching:
+/// the pipe is then already closed. The exit status is 1; what the worker had not finished is
+/// continued by the next study, as after any interruption.
+pub fn exit_when_parent_ends() {
+    use std::io::Read;
+    std::thread::spawn(|| {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0; 64];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        std::process::exit(1);
+    });
+}
+
+/// A worker process ends after this many fresh runs, and its study starts it again for the rest
+/// of its share ([`WORKER_MORE`]). Burn 0.22's autodiff keeps a little of every training step
+/// for the life of the process (heaptrack: `burn_autodiff::runtime::graph::GraphLocator`,
+/// ~6 MB a full-data run), and a process that did 500 runs of the default study held 3.6 GB; a
+/// fresh process every 100 runs stays near 1 GB, for a second of data loading from the cache.
+pub const RUNS_PER_PROCESS: usize = 100;
+
+/// The exit status of a worker that ended after [`RUNS_PER_PROCESS`] fresh runs with runs of its
+/// share left: its study starts it again (`EX_TEMPFAIL`).
+pub const WORKER_MORE: i32 = 75;
+
+/// What a worker did: its runs, and whether its share is complete or it stopped at
+/// [`RUNS_PER_PROCESS`] fresh runs (then it should exit with [`WORKER_MORE`]).
+#[derive(Clone, Debug)]
+pub struct WorkerOutcome {
+    /// The runs it did or reused, in study order.
+    pub runs: Vec<StudyRun>,
+    /// Whether every run of its share is finished.
+    pub complete: bool,
+}
+
+/// The runs of `scope` in the locked `opts.out_dir`, in study order: in this process, or with
+/// `workers`, in `jobs` worker processes that this one starts (again, while they end with
+/// [`WORKER_MORE`]) and waits for, then gathers from disk.
+fn run_part(
+    plan: &StudyPlan,
+    loader: &ImdbLoader,
+    opts: &StudyOptions,
+    scope: Shard,
+    workers: Option<(usize, &dyn Fn(Shard) -> Command)>,
+) -> Result<Vec<StudyRun>> {
+    plan.check()?;
+    let all = plan.runs();
+    let part: Vec<usize> = (0..all.len()).filter(|&j| scope.has(j)).collect();
+    let datasets = load_encodings(loader, part.iter().map(|&j| &all[j]))?;
+    let mut data_checksums: Vec<(String, String)> = Vec::new();
+    for &j in &part {
+        let c = &all[j];
+        if !data_checksums.iter().any(|(name, _)| *name == c.name) {
+            let checksum = dataset(&datasets, c).provenance.checksum.clone();
+            data_checksums.push((c.name.clone(), checksum));
+        }
+    }
+    Manifest {
+        plan: plan.clone(),
+        shard: scope,
+        data_checksums: data_checksums.clone(),
+    }
+    .write(&opts.out_dir)?;
+    // The runs on disk before this study started are the ones it reports as reused.
+    let finished_before: Vec<bool> = part
+        .iter()
+        .map(|&j| {
+            let c = &all[j];
+            let checksum = &dataset(&datasets, c).provenance.checksum;
+            let dir = run_dir(&opts.out_dir, &c.name, c.seed);
+            matches!(state_of(&dir, c, checksum), State::Finished(_))
+        })
+        .collect();
+    let mut runs = match workers {
+        None => {
+            let datasets = as_word_sets(datasets);
+            let bar = progress_bar(part.len() as u64, opts.quiet);
+            let (runs, _) = run_runs(&all, part.iter().copied(), &datasets, opts, &bar, None)?;
+            bar.finish_and_clear();
+            runs
+        }
+        Some((jobs, worker)) => {
+            // The workers load their own data (from the cache the load above warmed).
+            drop(datasets);
+            supervise(jobs.clamp(1, part.len().max(1)), worker)?;
+            gather(&all, &part, &opts.out_dir, &data_checksums)?
+        }
+    };
+    for (run, reused) in runs.iter_mut().zip(finished_before) {
+        run.reused = reused;
     }
     Ok(runs)
 }
 
-/// Every run of the study: each config with each of its seeds, variant by variant.
-fn study_runs(configs: &[ExperimentConfig], seeds: usize) -> Vec<ExperimentConfig> {
-    configs
-        .iter()
-        .flat_map(|base| (0..seeds as u64).map(|i| base.clone().with_seed(base.seed + i)))
+/// Starts workers `0/jobs` to `jobs-1/jobs`, starts again each that ends with [`WORKER_MORE`],
+/// and waits until every one has finished its share. A worker that fails fails the study, after
+/// the others end; its messages are on the shared standard error.
+fn supervise(jobs: usize, worker: &dyn Fn(Shard) -> Command) -> Result<()> {
+    let start = |shard: Shard| -> Result<(Shard, Child, ChildStdin)> {
+        // The pipe the worker watches: it ends when this process does.
+        let mut child =
+            worker(shard)
+                .stdin(Stdio::piped())
+                .spawn()
+                .map_err(|e| StudyError::Worker {
+                    shard: shard.to_string(),
+                    message: format!("cannot start: {e}"),
+                })?;
+        let pipe = child.stdin.take().expect("stdin was piped");
+        Ok((shard, child, pipe))
+    };
+    let mut live: Vec<(Shard, Child, ChildStdin)> = Vec::new();
+    for index in 0..jobs {
+        match start(Shard { index, count: jobs }) {
+            Ok(w) => live.push(w),
+            Err(e) => {
+                stop(live);
+                return Err(e);
+            }
+        }
+    }
+    let mut failed = None;
+    while !live.is_empty() {
+        let mut still = Vec::with_capacity(live.len());
+        for (shard, mut child, pipe) in live {
+            let status = match child.try_wait() {
+                Ok(None) => {
+                    still.push((shard, child, pipe));
+                    continue;
+                }
+                Ok(Some(status)) => status,
+                Err(e) => {
+                    failed.get_or_insert(StudyError::Worker {
+                        shard: shard.to_string(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            drop(pipe);
+            if status.success() {
+                continue;
+            }
+            if status.code() == Some(WORKER_MORE) && failed.is_none() {
+                match start(shard) {
+                    Ok(w) => still.push(w),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+                continue;
+            }
+            failed.get_or_insert(StudyError::Worker {
+                shard: shard.to_string(),
+                message: status.to_string(),
+            });
+        }
+        live = still;
+        if !live.is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// The finished runs `part` of `all` from `dir`, each on the data of its variant's checksum in
+/// `checksums`.
+///
+/// # Errors
+/// [`StudyError::Merge`] naming a run that is missing or not finished.
+fn gather(
+    all: &[ExperimentConfig],
+    part: &[usize],
+    dir: &Path,
+    checksums: &[(String, String)],
+) -> Result<Vec<StudyRun>> {
+    part.iter()
+        .map(|&j| {
+            let config = &all[j];
+            let run = run_dir(dir, &config.name, config.seed);
+            let checksum = checksums
+                .iter()
+                .find(|(n, _)| *n == config.name)
+                .map(|(_, c)| c.as_str())
+                .unwrap_or_default();
+            match state_of(&run, config, checksum) {
+                State::Finished(results) => Ok(StudyRun {
+                    variant: config.name.clone(),
+                    seed: config.seed,
+                    dir: run,
+                    reused: true,
+                    results: *results,
+                }),
+                _ => Err(StudyError::Merge {
+                    message: format!(
+                        "{}: no finished run of this study's {} seed {} on its data",
+                        run.display(),
+                        config.name,
+                        config.seed
+                    ),
+                }),
+            }
+        })
         .collect()
+}
+
+/// The report of a study from the folders its shards ran into ([`run_shard`]; a whole study's
+/// folder is its only shard, `0/1`), written into `out` as [`run_study`] writes it: the same
+/// `summary.json`, figures and report as one process running every run, but for the timings.
+///
+/// Checks first that the folders belong together: the same study (design, configs, seeds) in
+/// every `study.json`, every shard of it exactly once, no shard still running (its folder
+/// locked), each run finished with its config, and every run of a variant on data with one
+/// checksum, the one its shard recorded.
+///
+/// # Errors
+/// [`StudyError::Merge`] saying what does not fit; [`StudyError::Io`] for a folder or file that
+/// cannot be read; [`imdb_data::DataError::DirectoryInUse`] if another process holds `out`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<StudyOutcome> {
+    let fail = |message: String| Err(StudyError::Merge { message });
+    if dirs.is_empty() {
+        return fail("no folders to merge".into());
+    }
+    let mut manifests = Vec::new();
+    for dir in dirs {
+        let held = DirLock::is_held(dir).map_err(|e| StudyError::io(dir.join(DirLock::FILE), e))?;
+        if held {
+            return fail(format!(
+                "{} is in use: its shard is still running",
+                dir.display()
+            ));
+        }
+        manifests.push(Manifest::read(dir)?);
+    }
+    let plan = manifests[0].plan.clone();
+    let plan_json = serde_json::to_value(&plan).expect("plans always serialise");
+    let count = manifests[0].shard.count;
+    let mut owner: Vec<Option<usize>> = vec![None; count];
+    for (i, (dir, m)) in dirs.iter().zip(&manifests).enumerate() {
+        if serde_json::to_value(&m.plan).expect("plans always serialise") != plan_json {
+            return fail(format!(
+                "{} holds another study than {} (design, configs or seeds differ)",
+                dir.display(),
+                dirs[0].display()
+            ));
+        }
+        if m.shard.count != count {
+            return fail(format!(
+                "{} is shard {} but {} is shard {}: not the same split",
+                dir.display(),
+                m.shard,
+                dirs[0].display(),
+                manifests[0].shard
+            ));
+        }
+        if let Some(other) = owner[m.shard.index].replace(i) {
+            return fail(format!(
+                "{} and {} are both shard {}",
+                dirs[other].display(),
+                dir.display(),
+                m.shard
+            ));
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| owner[i].is_none())
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return fail(format!("shard(s) {} missing", missing.join(", ")));
+    }
+    // One checksum per variant over every shard.
+    let mut checksums: Vec<(String, String)> = Vec::new();
+    for (dir, m) in dirs.iter().zip(&manifests) {
+        for (name, checksum) in &m.data_checksums {
+            match checksums.iter().find(|(n, _)| n == name) {
+                Some((_, c)) if c != checksum => {
+                    return fail(format!(
+                        "{name} ran on other data in {} (checksum {checksum}, elsewhere {c})",
+                        dir.display()
+                    ));
+                }
+                Some(_) => {}
+                None => checksums.push((name.clone(), checksum.clone())),
+            }
+        }
+    }
+    let all = plan.runs();
+    let mut runs: Vec<(usize, StudyRun)> = Vec::new();
+    for (i, dir) in owner.iter().enumerate() {
+        let dir = &dirs[dir.expect("every shard found")];
+        let shard = Shard { index: i, count };
+        let part: Vec<usize> = (0..all.len()).filter(|&j| shard.has(j)).collect();
+        runs.extend(
+            part.iter()
+                .copied()
+                .zip(gather(&all, &part, dir, &checksums)?),
+        );
+    }
+    runs.sort_by_key(|(j, _)| *j);
+    let runs: Vec<StudyRun> = runs.into_iter().map(|(_, run)| run).collect();
+    let _lock = DirLock::acquire(out)?;
+    let summary = summarize(plan.design, &by_variant(&runs));
+    write_report(&summary, out)?;
+    Ok(StudyOutcome { runs, summary })
+}
+
+/// The runs' results grouped by variant, in order.
+fn by_variant(runs: &[StudyRun]) -> Vec<(String, Vec<Results>)> {
+    let mut by_variant: Vec<(String, Vec<Results>)> = Vec::new();
+    for run in runs {
+        match by_variant.last_mut() {
+            Some((name, results)) if *name == run.variant => results.push(run.results.clone()),
+            _ => by_variant.push((run.variant.clone(), vec![run.results.clone()])),
+        }
+    }
+    by_variant
 }
 
 /// Every encoding `runs` need, from one read of the source.
@@ -366,76 +686,72 @@ fn dataset<'a>(datasets: &'a [(EncodeOptions, Imdb)], config: &ExperimentConfig)
         .1
 }
 
-/// Runs (or reuses) the runs `indices` of `all`, in that order, one line each.
+/// Runs (or reuses) the runs `indices` of `all`, in that order, one line each (for a reused run
+/// only in this process's own study, not in a worker, which may be started again many times).
+/// With a `limit`, stops before a fresh run beyond it; the flag says whether every run was done.
 fn run_runs(
     all: &[ExperimentConfig],
     indices: impl IntoIterator<Item = usize>,
     datasets: &[(EncodeOptions, Imdb)],
     opts: &StudyOptions,
     bar: &ProgressBar,
-) -> Result<Vec<StudyRun>> {
+    limit: Option<usize>,
+) -> Result<(Vec<StudyRun>, bool)> {
     let say = |line: String| match (opts.quiet, bar.is_hidden()) {
         (true, _) => {}
         (false, true) => eprintln!("{line}"),
         (false, false) => bar.println(line),
     };
     let mut runs = Vec::new();
+    let mut fresh = 0;
     for config in indices.into_iter().map(|j| &all[j]) {
+        let imdb = dataset(datasets, config);
+        let finished = matches!(
+            state_of(
+                &run_dir(&opts.out_dir, &config.name, config.seed),
+                config,
+                &imdb.provenance.checksum
+            ),
+            State::Finished(_)
+        );
+        if !finished && limit.is_some_and(|limit| fresh == limit) {
+            return Ok((runs, false));
+        }
+        fresh += usize::from(!finished);
         bar.set_message(format!("{} seed {}", config.name, config.seed));
-        let run =
-            run_one(config, dataset(datasets, config), opts).map_err(|e| StudyError::Run {
-                name: config.name.clone(),
-                seed: config.seed,
-                source: Box::new(e),
-            })?;
+        let run = run_one(config, imdb, opts).map_err(|e| StudyError::Run {
+            name: config.name.clone(),
+            seed: config.seed,
+            source: Box::new(e),
+        })?;
         let r = &run.results;
-        say(format!(
-            "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
-            r.name,
-            r.seed,
-            r.test_accuracy,
-            r.chosen_epoch,
-            if run.reused {
-                "reused".to_string()
-            } else {
-                format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
-            }
-        ));
+        if !run.reused || limit.is_none() {
+            say(format!(
+                "{} seed {}: test accuracy {:.4}, chosen epoch {} ({})",
+                r.name,
+                r.seed,
+                r.test_accuracy,
+                r.chosen_epoch,
+                if run.reused {
+                    "reused".to_string()
+                } else {
+                    format!("{:.1} s", r.fit_seconds + r.retrain_seconds)
+                }
+            ));
+        }
         bar.inc(1);
         runs.push(run);
     }
-    Ok(runs)
+    Ok((runs, true))
 }
 
 /// Ends the workers of a study that has failed.
-fn stop(workers: Vec<(Shard, Child)>) {
-    for (_, mut child) in workers {
+fn stop(workers: Vec<(Shard, Child, ChildStdin)>) {
+    for (_, mut child, pipe) in workers {
+        drop(pipe);
         let _ = child.kill();
         let _ = child.wait();
     }
-}
-
-fn check(configs: &[ExperimentConfig], opts: &StudyOptions) -> Result<()> {
-    let fail = |message: String| Err(StudyError::Invalid { message });
-    if configs.is_empty() {
-        return fail("no variants to run".into());
-    }
-    if opts.seeds == 0 {
-        return fail("at least one seed is needed".into());
-    }
-    for (i, c) in configs.iter().enumerate() {
-        c.validate()?;
-        if configs[..i].iter().any(|o| o.name == c.name) {
-            return fail(format!("two variants are named {:?}", c.name));
-        }
-        if c.seed.checked_add(opts.seeds as u64 - 1).is_none() {
-            return fail(format!(
-                "{}: seed {} + {} seeds overflows",
-                c.name, c.seed, opts.seeds
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Result<StudyRun> {
@@ -462,6 +778,7 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
         }
         State::Fresh => fresh_run(config, imdb, opts, &dir)?,
     };
+    remove_checkpoints(&dir)?;
     // Summarise what is on disk, as a later reuse of this run will: serde_json's default float
     // parser may be one ulp off, and a rerun must give exactly the same summary.
     let path = dir.join("results.json");
@@ -474,6 +791,23 @@ fn run_one(config: &ExperimentConfig, imdb: &Imdb, opts: &StudyOptions) -> Resul
         reused: false,
         results,
     })
+}
+
+/// Removes a finished run's checkpoints (`fit/checkpoint/`, `retrain/checkpoint/`): they only
+/// serve to continue an interrupted run, and they are half of a run's folder (2.5 of 4.8 MB on
+/// the full data, so 2.4 GB of the default study's 951 runs). Burn's logs, the model and the
+/// results stay.
+fn remove_checkpoints(run: &Path) -> Result<()> {
+    for phase in ["fit", "retrain"] {
+        let dir = run.join(phase).join("checkpoint");
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StudyError::io(&dir, e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn fresh_run(
@@ -563,9 +897,10 @@ mod tests {
             .collect();
         assert!(owners.iter().all(|&n| n == 1));
         // Shard 0 in study order, the others from the end.
-        let of = |index: usize| Shard { index, count: 3 }.runs(8).collect::<Vec<_>>();
+        let of = |index: usize| Shard { index, count: 3 }.order(8).collect::<Vec<_>>();
         assert_eq!(of(0), [0, 3, 6]);
         assert_eq!(of(1), [7, 4, 1]);
         assert_eq!(of(2), [5, 2]);
+        assert!(Shard::WHOLE.has(5));
     }
 }
