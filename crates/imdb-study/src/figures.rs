@@ -70,7 +70,7 @@ pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
     };
     if summary.design == Design::Factorial {
         if let Some(forest) = effects_forest(summary) {
-            let size = (1000, 120 + 60 * forest.rows.len() as u32);
+            let size = (1000, 180 + 60 * forest.rows.len() as u32);
             save(&|p| Ok(write_image(&forest, p, size)?), EFFECTS_STEM)?;
         }
         if let Some(fit) = summary.factorial.as_ref().and_then(|f| f.fit.as_ref()) {
@@ -91,7 +91,7 @@ pub fn write_figures(summary: &Summary, out: &Path) -> Result<Vec<PathBuf>> {
         return Ok(written);
     }
     if let Some(forest) = variants_forest(summary) {
-        let size = (1000, 140 + 60 * forest.rows.len() as u32);
+        let size = (1000, 200 + 60 * forest.rows.len() as u32);
         save(&|p| Ok(write_image(&forest, p, size)?), FOREST_STEM)?;
     }
     for v in &summary.variants {
@@ -222,15 +222,18 @@ impl Drawing for Forest {
                 .flat_map(|i| *i)
                 .chain([r.estimate, 0.0])
         }));
+        // One empty row below the last holds the legend, which would otherwise cover an interval.
+        let bottom = -1.4;
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(260)
-            .build_cartesian_2d(x_range.clone(), -0.6..n as f64 - 0.4)?;
+            .build_cartesian_2d(x_range.clone(), bottom..n as f64 - 0.4)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
             .y_labels(0)
             .x_desc(self.x_label.as_str())
             .axis_desc_style(("sans-serif", 18))
@@ -238,7 +241,7 @@ impl Drawing for Forest {
             .x_label_formatter(&|x| format!("{x:+.3}"))
             .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+            vec![(0.0, bottom), (0.0, n as f64 - 0.4)],
             GREY.stroke_width(1),
         )))?;
         let k = self.series.len() as f64;
