@@ -175,7 +175,7 @@ fn variants_forest(summary: &Summary) -> Option<Forest> {
     let level = 100.0 * (1.0 - summary.alpha / c.family_size.max(1) as f64);
     (!rows.is_empty()).then(|| Forest {
         title: format!(
-            "Test accuracy minus the baseline's ({} seeds): {level:.2}% intervals (Bonferroni over {})",
+            "Test accuracy minus the baseline's (baseline: {} seeds): {level:.2}% intervals (Bonferroni over {})",
             summary.variant(&summary.baseline).map_or(0, |b| b.runs.len()),
             c.family_size
         ),
@@ -329,6 +329,8 @@ impl Drawing for Interactions<'_> {
                 .zip(&p.se)
                 .flat_map(|(m, s)| m.iter().zip(s).flat_map(|(m, s)| [m - s, m + s]))
         }));
+        // Room below the lowest mean for each panel's legend, which would otherwise cover it.
+        let y_range = (y_range.start - 0.5 * (y_range.end - y_range.start))..y_range.end;
         let palette = [BLUE, ORANGE, GREEN];
         for ((pair, holm), panel) in self.pairs.iter().zip(&self.holm).zip(panels.iter()) {
             let levels_a = pair.means.len();
@@ -342,6 +344,7 @@ impl Drawing for Interactions<'_> {
             chart
                 .configure_mesh()
                 .disable_x_mesh()
+                .light_line_style(TRANSPARENT)
                 .x_labels(levels_a)
                 .x_label_formatter(&|x| {
                     let i = x.round();

@@ -691,14 +691,14 @@ fn effect_sentences(f: &FactorialSummary, fit: &FactorialFit, alpha: f64) -> Vec
                 .fold(0.0, f64::max);
             let finding = match fit.term(&factor.name) {
                 Some(r) if r.p_holm <= alpha => format!(
-                    "It matters (F = {:.2}, Holm-adjusted p = {}).",
+                    "It matters (F = {:.2}, Holm-adjusted {}).",
                     r.f,
-                    p_value(r.p_holm)
+                    p_is(r.p_holm)
                 ),
                 Some(r) => format!(
-                    "No detectable effect (Holm-adjusted p = {}): an effect of ±{mdd:.4} would \
+                    "No detectable effect (Holm-adjusted {}): an effect of ±{mdd:.4} would \
                      have been found with 80% power.",
-                    p_value(r.p_holm)
+                    p_is(r.p_holm)
                 ),
                 None => String::new(),
             };
@@ -752,32 +752,38 @@ fn interaction_sentences(fit: &FactorialFit, alpha: f64) -> Vec<Vec<Inline>> {
         items.push(vec![
             Strong(format!("{} × {} interact", pair.a, pair.b)),
             text(format!(
-                " (F = {:.2}, Holm-adjusted p = {}): {}.",
+                " (F = {:.2}, Holm-adjusted {}): {}.",
                 row.f,
-                p_value(row.p_holm),
+                p_is(row.p_holm),
                 simple.join("; ")
             )),
         ]);
     }
     quiet.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let rest = if items.is_empty() {
-        "No two choices interact detectably"
+    let (rest, meaning) = if items.is_empty() {
+        (
+            "No two choices interact detectably",
+            "the effect of each choice does not measurably depend on the others",
+        )
     } else {
-        "No other pair interacts detectably"
+        (
+            "No other pair interacts detectably",
+            "within every other pair, the effect of one choice does not measurably depend on \
+             the other",
+        )
     };
     let largest = quiet
         .first()
         .map(|(p, term)| {
             format!(
-                "; the strongest of them is {term} (Holm-adjusted p = {})",
-                p_value(*p)
+                "; the strongest of them is {term} (Holm-adjusted {})",
+                p_is(*p)
             )
         })
         .unwrap_or_default();
     if !quiet.is_empty() {
         items.push(vec![text(format!(
-            "{rest} after Holm's correction over the {} terms{largest}: the effect of each \
-             choice does not measurably depend on the others.",
+            "{rest} after Holm's correction over the {} terms{largest}: {meaning}.",
             fit.anova.terms.len()
         ))]);
     }
