@@ -241,7 +241,7 @@ mod tests {
     use super::*;
     use crate::cpu::memory::widest;
     use pulp::{Simd, WithSimd};
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
 
     /// A batch over `width` ids with repeated, empty and one-word rows, and random floats of
     /// mixed magnitudes (so that a reordered sum would round differently).

@@ -521,7 +521,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn every_vector_width_gives_the_same_update() {
         use pulp::{Simd, WithSimd};
-        use rand::{Rng, SeedableRng};
+        use rand::{RngExt, SeedableRng};
         let Some(v3) = crate::cpu::memory::widest() else {
             return;
         };
