@@ -572,26 +572,33 @@ fn a_small_study_writes_every_artifact_and_resumes_without_redoing_runs() {
     assert_eq!(rerun.runs[2].results.history.len(), 3);
 }
 
+/// An experiments folder in `tmp` holding one baseline made slow on the sample by batches of 16
+/// over `epochs` epochs, for the tests that need a study still running when they act on it.
+fn slow_baseline(tmp: &Path, epochs: usize) -> PathBuf {
+    use burn::config::Config;
+    let experiments = tmp.join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    ExperimentConfig::new()
+        .with_name("baseline".into())
+        .with_validation(Some(1_000))
+        .with_epochs(epochs)
+        .with_batch_size(16)
+        .with_seed(7)
+        .save(experiments.join("baseline.json"))
+        .unwrap();
+    experiments
+}
+
 /// Two real study processes on one folder: the second fails at once, naming the folder and the
 /// first's process, and the first finishes unharmed. (Without the study's own lock the second
 /// deleted the first's finished `results.json` files and raced it for the report.)
 #[test]
 fn a_second_study_on_the_same_folder_fails_at_once() {
-    use burn::config::Config;
     use std::process::Command;
     let tmp = tempfile::tempdir().unwrap();
-    let experiments = tmp.path().join("experiments");
-    std::fs::create_dir_all(&experiments).unwrap();
-    // Small batches and 12 epochs: a few seconds, so the second process (which fails within
-    // its first tenth of a second) meets the first with a wide margin.
-    ExperimentConfig::new()
-        .with_name("baseline".into())
-        .with_validation(Some(1_000))
-        .with_epochs(12)
-        .with_batch_size(16)
-        .with_seed(7)
-        .save(experiments.join("baseline.json"))
-        .unwrap();
+    // 12 epochs: a few seconds, so the second process (which fails within its first tenth of a
+    // second) meets the first with a wide margin.
+    let experiments = slow_baseline(tmp.path(), 12);
     let out = tmp.path().join("study");
     let study = || {
         let mut cmd = Command::new(common::example_exe("study"));
@@ -784,21 +791,11 @@ fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
 #[cfg(unix)]
 #[test]
 fn a_study_killed_hard_ends_its_workers_and_a_rerun_continues_it() {
-    use burn::config::Config;
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
-    let experiments = tmp.path().join("experiments");
-    std::fs::create_dir_all(&experiments).unwrap();
-    // Small batches and 60 epochs: a few seconds a run, so the worker is mid-run when the
-    // study is killed and would hold its folder for seconds more if it outlived the study.
-    ExperimentConfig::new()
-        .with_name("baseline".into())
-        .with_validation(Some(1_000))
-        .with_epochs(60)
-        .with_batch_size(16)
-        .with_seed(7)
-        .save(experiments.join("baseline.json"))
-        .unwrap();
+    // 60 epochs: a few seconds a run, so the worker is mid-run when the study is killed and
+    // would hold its folder for seconds more if it outlived the study.
+    let experiments = slow_baseline(tmp.path(), 60);
     let out = tmp.path().join("study");
     let study = || {
         study_command(
