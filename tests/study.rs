@@ -764,6 +764,17 @@ fn a_study_over_processes_or_merged_shards_reports_what_one_process_does() {
     );
     ok(run.output().unwrap(), "other");
     refused(merge(&[shard(0), shard(1), other]), "holds another study");
+    // A manifest edited by hand with a key it does not have is refused, naming the key and the
+    // one meant (it was ignored before).
+    let edited = tmp.path().join("edited");
+    copy_dir(&shard(2), &edited);
+    let manifest = edited.join("study.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replacen('{', "{\"shards\": 3, ", 1)).unwrap();
+    refused(
+        merge(&[shard(0), shard(1), edited]),
+        "study.json: unknown field `shards`; did you mean `shard`?",
+    );
 
     // A worker is started with a pipe on its standard input (it stops when that closes).
     let mut lone = study_command(
@@ -886,4 +897,18 @@ fn the_study_command_runs_from_another_directory() {
     assert_eq!(summary.variants[0].name, "baseline");
     // The built-in baseline: 20 epochs of phase 1.
     assert_eq!(summary.variants[0].curves.epochs.len(), 20);
+}
+
+/// Copies the tree `from` to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -46,6 +46,8 @@ def run(cmd, repo, env):
 def config_args(kind, repo, work):
     if kind in ("baseline", "dense"):
         return ["--input", "dense"] if kind == "dense" else []
+    if kind == "nb_trigrams":
+        return ["--config", str(repo / "assets/experiments/nb_trigrams.json")]
     config = json.loads((repo / "assets/experiments/bigrams.json").read_text())
     if kind == "bigrams100k":
         config["model"]["input"] = config["data"]["num_words"] = 100000

@@ -98,13 +98,13 @@ impl Manifest {
     ///
     /// # Errors
     /// [`StudyError::Io`] if it cannot be read (a folder no study ran into has none);
-    /// [`StudyError::Invalid`] if it is not a manifest.
+    /// [`StudyError::Data`] if it is not a manifest ([`imdb_data::DataError::MalformedJson`]) or
+    /// holds a key a manifest does not have ([`imdb_data::DataError::UnknownField`], naming it and
+    /// the closest key).
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(Self::FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| StudyError::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| StudyError::Invalid {
-            message: format!("{}: not a study manifest: {e}", path.display()),
-        })
+        let bytes = std::fs::read(&path).map_err(|e| StudyError::io(&path, e))?;
+        Ok(imdb_data::json::from_slice(&bytes, &path)?)
     }
 
     fn write(&self, dir: &Path) -> Result<()> {
