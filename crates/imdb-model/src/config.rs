@@ -33,8 +33,12 @@ impl HiddenActivation {
         }
     }
 
+    // `#[inline]` on the element-wise forms here and in `Loss`: the CPU step of `imdb-train`
+    // calls them once per element, from another crate, where a plain `pub fn` stays a call.
+
     /// The same function on one `f32`, for code that computes a layer itself (such as the CPU
     /// training step of `imdb-train`): `apply` and this agree element by element.
+    #[inline]
     pub fn value(self, z: f32) -> f32 {
         match self {
             HiddenActivation::Relu => z.max(0.0),
@@ -45,6 +49,7 @@ impl HiddenActivation {
     /// `∂loss/∂z` from the function's output `a = value(z)` and `grad = ∂loss/∂a`: the chain
     /// rule through one element, written with the output because both derivatives are cheapest
     /// there (ReLU passes `grad` where `a > 0`, tanh multiplies it by `1 − a²`).
+    #[inline]
     pub fn backward(self, a: f32, grad: f32) -> f32 {
         match self {
             HiddenActivation::Relu => {

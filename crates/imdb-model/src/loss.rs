@@ -57,6 +57,7 @@ impl Loss {
     /// One example's loss from its logit `x` and target `y`, in `f32`: the term whose mean
     /// [`compute`](Self::compute) takes, for code that computes the loss itself (the CPU
     /// training step of `imdb-train`). No L2 term.
+    #[inline]
     pub fn value(self, x: f32, y: f32) -> f32 {
         match self {
             // (1 − y)·x − ln σ(x), with ln σ(x) = −(max(−x, 0) + ln(1 + e^−|x|)): no overflow.
@@ -66,6 +67,7 @@ impl Loss {
     }
 
     /// `∂ value(x, y) / ∂x`: `σ(x) − y` for cross-entropy, `2(σ(x) − y)·σ(x)(1 − σ(x))` for MSE.
+    #[inline]
     pub fn derivative(self, x: f32, y: f32) -> f32 {
         let p = sigmoid_f32(x);
         match self {
@@ -75,6 +77,7 @@ impl Loss {
     }
 }
 
+#[inline]
 fn sigmoid_f32(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
