@@ -154,6 +154,14 @@ def check_bench(cwd, out, err):
     need(report["load_warm_seconds"] > 0, "no warm data load timed")
 
 
+def shard_check(folder):
+    """A shard writes its runs and study.json for the merge, and no report."""
+    def check(cwd, out, err):
+        need((cwd / folder / "study.json").is_file(), f"{folder}: no study.json")
+        need(not (cwd / folder / "report.md").exists(), f"{folder}: a shard wrote a report")
+    return check
+
+
 def check_export(cwd, out, err):
     export = cwd / "artifacts/baseline/export"
     for f in ["model.safetensors", "model.pytorch.safetensors", "reviews.json"]:
@@ -289,13 +297,9 @@ COMMANDS = {
          for loss in ("bce", "mse") for act in ("relu", "tanh")
          for reg in ("none", "l2", "dropout")], 2),
     "cargo run --example study -- --only tanh --seeds 2 --shard 0/2 --out artifacts/shards/0":
-        lambda cwd, out, err: need((cwd / "artifacts/shards/0/study.json").is_file()
-                                   and not (cwd / "artifacts/shards/0/report.md").exists(),
-                                   "shard 0: no study.json, or a report"),
+        shard_check("artifacts/shards/0"),
     "cargo run --example study -- --only tanh --seeds 2 --shard 1/2 --out artifacts/shards/1":
-        lambda cwd, out, err: need((cwd / "artifacts/shards/1/study.json").is_file()
-                                   and not (cwd / "artifacts/shards/1/report.md").exists(),
-                                   "shard 1: no study.json, or a report"),
+        shard_check("artifacts/shards/1"),
     "cargo run --example study -- --merge artifacts/shards/0 artifacts/shards/1 "
     "--out artifacts/study-merged": study_check("artifacts/study-merged", ["baseline", "tanh"], 2),
     f"{FULL_DATA} cargo run --example baseline -- --config assets/experiments/bigrams.json":

@@ -408,8 +408,9 @@ fn measured(v: &VariantSummary, reference: &VariantSummary, c: &Comparison, alph
 
 /// The verdict sentence of a comparison, with what would have been detectable where nothing was.
 /// Without a subject ("worse than baseline on test accuracy over seeds ..."), so that it follows
-/// the variant's name in a list item or a claim.
-fn verdict_sentence(c: &Comparison, alpha: f64) -> String {
+/// the variant's name in a list item or a claim; `true` with a sentence that starts with the
+/// direction ("better ..." or "worse ..."), which reads after "<variant> is".
+fn verdict_sentence(c: &Comparison, alpha: f64) -> (bool, String) {
     let both = c.bootstrap.as_ref().map(|b| b.verdict);
     let versus = |verdict: Verdict| {
         format!(
@@ -431,28 +432,39 @@ fn verdict_sentence(c: &Comparison, alpha: f64) -> String {
         _ => String::new(),
     };
     match (c.verdict, both) {
-        (Verdict::NotTested, _) => "not tested".into(),
-        (seeds @ (Verdict::Better | Verdict::Worse), Some(b)) if b == seeds => format!(
-            "{} over seeds and over test reviews and seeds (family-wise α = {alpha})",
-            versus(seeds)
+        (Verdict::NotTested, _) => (false, "not tested".into()),
+        (seeds @ (Verdict::Better | Verdict::Worse), Some(b)) if b == seeds => (
+            true,
+            format!(
+                "{} over seeds and over test reviews and seeds (family-wise α = {alpha})",
+                versus(seeds)
+            ),
         ),
-        (seeds @ (Verdict::Better | Verdict::Worse), Some(Verdict::NoDetectableDifference)) => {
+        (seeds @ (Verdict::Better | Verdict::Worse), Some(Verdict::NoDetectableDifference)) => (
+            true,
             format!(
                 "{} over seeds, but not once the test reviews are resampled too (family-wise α = \
                  {alpha})",
                 versus(seeds)
-            )
-        }
-        (seeds @ (Verdict::Better | Verdict::Worse), None) => {
-            format!("{} over seeds (family-wise α = {alpha})", versus(seeds))
-        }
-        (Verdict::NoDetectableDifference, Some(b @ (Verdict::Better | Verdict::Worse))) => format!(
-            "{} over test reviews and seeds, but not over seeds (family-wise α = {alpha})",
-            versus(b)
+            ),
         ),
-        _ => format!(
-            "no detectable difference at family-wise α = {alpha}{}",
-            mdd()
+        (seeds @ (Verdict::Better | Verdict::Worse), None) => (
+            true,
+            format!("{} over seeds (family-wise α = {alpha})", versus(seeds)),
+        ),
+        (Verdict::NoDetectableDifference, Some(b @ (Verdict::Better | Verdict::Worse))) => (
+            true,
+            format!(
+                "{} over test reviews and seeds, but not over seeds (family-wise α = {alpha})",
+                versus(b)
+            ),
+        ),
+        _ => (
+            false,
+            format!(
+                "no detectable difference at family-wise α = {alpha}{}",
+                mdd()
+            ),
         ),
     }
 }
@@ -466,7 +478,7 @@ fn comparison_item(
     vec![
         Code(v.name.clone()),
         text(format!(": {}. ", measured(v, baseline, c, alpha))),
-        Strong(capitalised(&verdict_sentence(c, alpha))),
+        Strong(capitalised(&verdict_sentence(c, alpha).1)),
         text("."),
     ]
 }
@@ -485,8 +497,8 @@ fn claim_item(s: &Summary, outcome: &ClaimOutcome) -> Vec<Inline> {
                 measured(v, r, c, s.alpha)
             )));
             // "three_layers is worse than baseline ...", or "no detectable difference ...".
-            let sentence = verdict_sentence(c, s.alpha);
-            let said = if sentence.starts_with("better") || sentence.starts_with("worse") {
+            let (directed, sentence) = verdict_sentence(c, s.alpha);
+            let said = if directed {
                 format!("{} is {sentence}", v.name)
             } else {
                 sentence
@@ -900,18 +912,23 @@ fn signed(x: f64) -> String {
     format!("{x:+.4}")
 }
 
+/// Below this a p-value is written as a bound.
+const P_FLOOR: f64 = 1e-4;
+
 /// "p = 0.0123", or "p < 0.0001".
 fn p_is(p: f64) -> String {
-    if p < 1e-4 {
-        "p < 0.0001".into()
+    let value = p_value(p);
+    if p < P_FLOOR {
+        format!("p {value}")
     } else {
-        format!("p = {p:.4}")
+        format!("p = {value}")
     }
 }
 
+/// "0.0123", or "< 0.0001".
 fn p_value(p: f64) -> String {
-    if p < 1e-4 {
-        "< 0.0001".into()
+    if p < P_FLOOR {
+        format!("< {P_FLOOR:.4}")
     } else {
         format!("{p:.4}")
     }
