@@ -22,7 +22,7 @@
 //! is too wide (the tests measure both cases).
 //!
 //! Speed: step 2 draws `N` indices per replicate, unavoidably. The counts of how often each review
-//! was drawn are kept as bit-sliced counters — plane `p` holds bit `p` of every review's count —
+//! was drawn are then sliced into bit planes — plane `p` holds bit `p` of every review's count —
 //! so that "correct answers of seed `s` on the drawn reviews" is `Σ_p 2^p·popcount(plane_p &
 //! seed_s)`, 64 reviews per instruction, instead of a pass over `N` reviews per seed.
 //!
@@ -272,6 +272,10 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// The `count` bootstrap replicates of the difference, in the order drawn.
+///
+/// # Panics
+/// If there are 2³² reviews or more (a review's count is a `u32`; the runs' bits alone would
+/// then take 512 MB each).
 fn replicates(
     variant: &[Correctness],
     reference: &[Correctness],
@@ -294,6 +298,7 @@ fn replicates(
     if n == 0 {
         return Err(BootstrapError::NoReviews);
     }
+    assert!(u32::try_from(n).is_ok(), "{n} reviews: a count is a u32");
     if !variant
         .iter()
         .chain(reference)
@@ -303,16 +308,12 @@ fn replicates(
     }
 
     let words = n.div_ceil(64);
-    // A review drawn c times needs bit_length(c) planes; c ≤ n, so bit_length(n) always suffice.
-    let max_planes = (usize::BITS - n.leading_zeros()) as usize;
-    let mut planes = vec![0u64; max_planes * words];
+    let mut drawn = DrawnReviews::new(n);
     let (ka, kb) = (variant.len(), reference.len());
     let mut mult_a = vec![0u64; ka];
     let mut mult_b = vec![0u64; kb];
     let mut rng = Xoshiro256::seed_from_u64(seed);
     let mut out = Vec::with_capacity(count);
-    // Planes 0..used hold counts; the ones above are zero and stay so until a carry reaches them.
-    let mut used = 0;
     for _ in 0..count {
         // 1. Seeds, independently per side.
         mult_a.fill(0);
@@ -323,24 +324,9 @@ fn replicates(
         for _ in 0..kb {
             mult_b[rng.below(kb as u64) as usize] += 1;
         }
-        // 2. Reviews, shared: add 1 to review i's bit-sliced counter, carrying into higher
-        //    planes (on average two planes are touched per draw).
-        planes[..used * words].fill(0);
-        used = 0;
-        for _ in 0..n {
-            let i = rng.below(n as u64) as usize;
-            let (w, bit) = (i / 64, 1u64 << (i % 64));
-            let mut p = 0;
-            loop {
-                let word = &mut planes[p * words + w];
-                *word ^= bit;
-                if *word & bit != 0 {
-                    break; // the bit was 0 and is now 1: no carry
-                }
-                p += 1;
-            }
-            used = used.max(p + 1);
-        }
+        // 2. Reviews, shared.
+        drawn.draw(&mut rng);
+        let (planes, used) = (&drawn.planes, drawn.used);
         // 3. Correct answers of each drawn seed on the drawn reviews, then the weighted means.
         let weighted = |runs: &[Correctness], mult: &[u64]| -> u64 {
             runs.iter()
@@ -368,6 +354,97 @@ fn replicates(
         out.push(acc_a - acc_b);
     }
     Ok(out)
+}
+
+/// Step 2 of a replicate: `n` reviews drawn with replacement, and how often each was drawn as
+/// bit planes (plane `p` holds bit `p` of every review's count, `words` words each).
+///
+/// The draws are counted first, then sliced into planes: a plain increment per draw, where
+/// adding 1 into the planes directly branches on every draw's carry, which no predictor guesses.
+/// Counts are bytes, eight of which a multiply slices at once; a replicate in which a count
+/// reaches 255 (for 25,000 reviews, about as likely as drawing one review 255 times) is drawn
+/// again from the same generator state with `u32` counts, so the planes are always exact.
+struct DrawnReviews {
+    n: usize,
+    words: usize,
+    /// One count per review, padded to whole words with reviews never drawn.
+    counts: Vec<u8>,
+    /// The counts of a replicate in which one reached 255.
+    wide: Vec<u32>,
+    planes: Vec<u64>,
+    /// The planes that hold this replicate's counts: the bit length of the largest count.
+    used: usize,
+}
+
+impl DrawnReviews {
+    /// Room for the counts of `n` reviews (`0 < n < 2³²`).
+    fn new(n: usize) -> DrawnReviews {
+        let words = n.div_ceil(64);
+        // A review drawn c times needs bit_length(c) planes; c ≤ n, so bit_length(n) suffice.
+        let max_planes = (usize::BITS - n.leading_zeros()) as usize;
+        DrawnReviews {
+            n,
+            words,
+            counts: vec![0; words * 64],
+            wide: Vec::new(),
+            planes: vec![0; max_planes * words],
+            used: 0,
+        }
+    }
+
+    /// Draws the `n` reviews of one replicate from `rng` and fills the planes.
+    fn draw(&mut self, rng: &mut Xoshiro256) {
+        let start = rng.clone();
+        self.counts.fill(0);
+        let mut full = false;
+        for _ in 0..self.n {
+            let c = &mut self.counts[rng.below(self.n as u64) as usize];
+            *c = c.wrapping_add(1);
+            full |= *c == u8::MAX;
+        }
+        if full {
+            *rng = start;
+            self.draw_wide(rng);
+            return;
+        }
+        self.used = bit_length(self.counts.iter().copied().max().map_or(0, u32::from));
+        // Bit 8j of a word moves to bit 56 + j: one multiply gathers one bit of eight bytes.
+        const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+        const GATHER: u64 = 0x0102_0408_1020_4080;
+        for (w, reviews) in self.counts.chunks_exact(64).enumerate() {
+            let (bytes, _) = reviews.as_chunks::<8>();
+            for p in 0..self.used {
+                self.planes[p * self.words + w] =
+                    bytes.iter().enumerate().fold(0, |word, (k, b)| {
+                        let bits = u64::from_le_bytes(*b) >> p & LOW_BITS;
+                        word | (bits.wrapping_mul(GATHER) >> 56) << (8 * k)
+                    });
+            }
+        }
+    }
+
+    /// [`DrawnReviews::draw`] with `u32` counts: the same draws, and the same planes.
+    fn draw_wide(&mut self, rng: &mut Xoshiro256) {
+        self.wide.clear();
+        self.wide.resize(self.words * 64, 0);
+        for _ in 0..self.n {
+            self.wide[rng.below(self.n as u64) as usize] += 1;
+        }
+        self.used = bit_length(self.wide.iter().copied().max().unwrap_or(0));
+        for (w, reviews) in self.wide.chunks_exact(64).enumerate() {
+            for p in 0..self.used {
+                self.planes[p * self.words + w] = reviews
+                    .iter()
+                    .enumerate()
+                    .fold(0, |word, (j, &c)| word | u64::from(c >> p & 1) << j);
+            }
+        }
+    }
+}
+
+/// The number of bits `x` needs (0 for 0).
+fn bit_length(x: u32) -> usize {
+    (u32::BITS - x.leading_zeros()) as usize
 }
 
 #[cfg(test)]
@@ -502,6 +579,24 @@ mod tests {
         let one = [Correctness::from_bools(&[true])];
         let zero = [Correctness::from_bools(&[false])];
         assert_eq!(replicates(&one, &zero, 3, 1).unwrap(), [1.0, 1.0, 1.0]);
+    }
+
+    /// The `u32` counts that a replicate falls back to give the byte counts' planes, from the
+    /// same generator state, for the IMDB test set's size and one that is not a multiple of 64.
+    #[test]
+    fn wide_counts_slice_into_the_same_planes() {
+        for n in [25_000, 1_000, 130, 1] {
+            let (mut bytes, mut wide) = (DrawnReviews::new(n), DrawnReviews::new(n));
+            let (mut a, mut b) = (Xoshiro256::seed_from_u64(3), Xoshiro256::seed_from_u64(3));
+            for _ in 0..5 {
+                bytes.draw(&mut a);
+                wide.draw_wide(&mut b);
+                assert_eq!(bytes.used, wide.used, "{n} reviews");
+                let used = bytes.used * bytes.words;
+                assert_eq!(bytes.planes[..used], wide.planes[..used], "{n} reviews");
+                assert_eq!(a.next_u64(), b.next_u64(), "the same number of draws");
+            }
+        }
     }
 
     #[test]
