@@ -9,7 +9,13 @@ Each side is a checkout (for its `assets/experiments/`) and the folder of its re
 build in the same target folder overwrites them). Every training run is `baseline --quiet` on the
 data of BURN_IMDB_DATA (required), from a warm encoded-data cache of that side's own (the first
 run of each side fills it and is not counted: its format may differ between the builds); every
-study starts from an empty cache.
+study starts from an empty cache and is also timed by its runs alone (the sum of summary.json's
+per-variant `wall_seconds`: both phases of every run, without data loading, statistics and
+report, which a study of another commit may do more or less of).
+
+Each line gives the medians and the median of the pairs' ratios (run i of both sides ran back to
+back). Phase 1 of the baseline is under a second: on this machine five runs of it swing by more
+than the differences looked for, so use 21 runs for it.
 
     python3 tools/speed-ab/ab.py --before REPO:BINDIR --after REPO:BINDIR \
         [--runs 5] [--what baseline,bigrams,bigrams100k,dense,study] [--study-args "--only ..."]
@@ -75,7 +81,10 @@ def study(name, repo, bins, extra, work):
     started = time.monotonic()
     cmd = [str(bins / "study"), "--out", str(out)] + extra
     run(cmd, repo, env)
-    return time.monotonic() - started
+    wall = time.monotonic() - started
+    # The runs' own time (both phases of each), without data loading, statistics and report.
+    summary = json.loads((out / "summary.json").read_text())
+    return wall, sum(v["wall_seconds"] for v in summary["variants"])
 
 
 def main():
@@ -100,9 +109,10 @@ def main():
                 for s, (repo, bins) in sides.items():
                     if kind == "study":
                         extra = shlex.split(args.study_args) if s == "after" else []
-                        wall = study(s, repo, bins, extra, work)
-                        times[s].append((wall, 0.0))
-                        print(f"study {s} run {i + 1}: wall {wall:.1f} s", flush=True)
+                        wall, training = study(s, repo, bins, extra, work)
+                        times[s].append((wall, training))
+                        print(f"study {s} run {i + 1}: wall {wall:.1f} s, "
+                              f"of which training runs {training:.1f} s", flush=True)
                     else:
                         fit, retrain, r = train(s, repo, bins, kind, work)
                         times[s].append((fit, retrain))
@@ -110,8 +120,16 @@ def main():
                               f"epoch {r['chosen_epoch']}, test loss {r['test_loss']:.6f}, "
                               f"accuracy {r['test_accuracy']:.4f}", flush=True)
             med = {s: statistics.median(t[0] for t in ts) for s, ts in times.items()}
+            # Runs i of both sides ran back to back: their ratio cancels most of the drift.
+            pairs = statistics.median(b[0] / a[0] for b, a in zip(times["before"], times["after"]))
             print(f"{kind}: median before {med['before']:.3f} s, after {med['after']:.3f} s, "
-                  f"{med['before'] / med['after']:.2f}x ({args.runs} runs each)", flush=True)
+                  f"{med['before'] / med['after']:.2f}x; median of the pairs' ratios {pairs:.2f}x "
+                  f"({args.runs} runs each)", flush=True)
+            if kind == "study":
+                runs = {s: statistics.median(t[1] for t in ts) for s, ts in times.items()}
+                print(f"study training runs: median before {runs['before']:.1f} s, "
+                      f"after {runs['after']:.1f} s, {runs['before'] / runs['after']:.2f}x",
+                      flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
