@@ -361,9 +361,10 @@ fn replicates(
 ///
 /// The draws are counted first, then sliced into planes: a plain increment per draw, where
 /// adding 1 into the planes directly branches on every draw's carry, which no predictor guesses.
-/// Counts are bytes, eight of which a multiply slices at once; a replicate in which a count
-/// reaches 255 (for 25,000 reviews, about as likely as drawing one review 255 times) is drawn
-/// again from the same generator state with `u32` counts, so the planes are always exact.
+/// Counts are bytes, eight of which a multiply slices at once. A count is about Poisson(1), so
+/// one of 255 is practically never seen (probability below 10⁻⁴⁰⁰ a replicate for 25,000
+/// reviews), but the planes must be exact: such a replicate is drawn again from the same
+/// generator state with `u32` counts.
 struct DrawnReviews {
     n: usize,
     words: usize,
