@@ -274,8 +274,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// The `count` bootstrap replicates of the difference, in the order drawn.
 ///
 /// # Panics
-/// If there are 2³² reviews or more (a review's count is a `u32`; the runs' bits alone would
-/// then take 512 MB each).
+/// If there are 2³² reviews or more ([`DrawnReviews::new`]).
 fn replicates(
     variant: &[Correctness],
     reference: &[Correctness],
@@ -298,7 +297,6 @@ fn replicates(
     if n == 0 {
         return Err(BootstrapError::NoReviews);
     }
-    assert!(u32::try_from(n).is_ok(), "{n} reviews: a count is a u32");
     if !variant
         .iter()
         .chain(reference)
@@ -307,8 +305,8 @@ fn replicates(
         return Err(BootstrapError::Malformed);
     }
 
-    let words = n.div_ceil(64);
     let mut drawn = DrawnReviews::new(n);
+    let words = drawn.words;
     let (ka, kb) = (variant.len(), reference.len());
     let mut mult_a = vec![0u64; ka];
     let mut mult_b = vec![0u64; kb];
@@ -370,6 +368,9 @@ struct DrawnReviews {
     words: usize,
     /// One count per review, padded to whole words with reviews never drawn.
     counts: Vec<u8>,
+    /// The count at which a replicate is drawn again with `u32` counts: 255, lower in a test
+    /// that makes the fallback happen.
+    limit: u8,
     /// The counts of a replicate in which one reached 255.
     wide: Vec<u32>,
     planes: Vec<u64>,
@@ -378,8 +379,13 @@ struct DrawnReviews {
 }
 
 impl DrawnReviews {
-    /// Room for the counts of `n` reviews (`0 < n < 2³²`).
+    /// Room for the counts of `n` reviews.
+    ///
+    /// # Panics
+    /// If `n` is 2³² or more (a count can reach `n`; the runs' bits alone would then take 512 MB
+    /// each).
     fn new(n: usize) -> DrawnReviews {
+        assert!(u32::try_from(n).is_ok(), "{n} reviews: a count is a u32");
         let words = n.div_ceil(64);
         // A review drawn c times needs bit_length(c) planes; c ≤ n, so bit_length(n) suffice.
         let max_planes = (usize::BITS - n.leading_zeros()) as usize;
@@ -387,6 +393,7 @@ impl DrawnReviews {
             n,
             words,
             counts: vec![0; words * 64],
+            limit: u8::MAX,
             wide: Vec::new(),
             planes: vec![0; max_planes * words],
             used: 0,
@@ -401,7 +408,7 @@ impl DrawnReviews {
         for _ in 0..self.n {
             let c = &mut self.counts[rng.below(self.n as u64) as usize];
             *c = c.wrapping_add(1);
-            full |= *c == u8::MAX;
+            full |= *c >= self.limit;
         }
         if full {
             *rng = start;
@@ -582,21 +589,35 @@ mod tests {
         assert_eq!(replicates(&one, &zero, 3, 1).unwrap(), [1.0, 1.0, 1.0]);
     }
 
-    /// The `u32` counts that a replicate falls back to give the byte counts' planes, from the
-    /// same generator state, for the IMDB test set's size and one that is not a multiple of 64.
+    /// The byte counts and the `u32` counts a replicate falls back to give the same planes from
+    /// the same generator state and consume the same draws, for the IMDB test set's size and
+    /// sizes that are not a multiple of 64; and the fallback itself (a limit of 3, which counts
+    /// reach in most replicates of 1,000 reviews, instead of 255, which they never do) rewinds
+    /// the generator and gives those planes too.
     #[test]
     fn wide_counts_slice_into_the_same_planes() {
-        for n in [25_000, 1_000, 130, 1] {
+        for (n, limit) in [
+            (25_000, u8::MAX),
+            (1_000, u8::MAX),
+            (130, u8::MAX),
+            (1, u8::MAX),
+            (1_000, 3),
+        ] {
             let (mut bytes, mut wide) = (DrawnReviews::new(n), DrawnReviews::new(n));
+            bytes.limit = limit;
             let (mut a, mut b) = (Xoshiro256::seed_from_u64(3), Xoshiro256::seed_from_u64(3));
+            let mut fell_back = 0;
             for _ in 0..5 {
                 bytes.draw(&mut a);
                 wide.draw_wide(&mut b);
+                fell_back += usize::from(bytes.counts.iter().any(|&c| c >= limit));
                 assert_eq!(bytes.used, wide.used, "{n} reviews");
                 let used = bytes.used * bytes.words;
                 assert_eq!(bytes.planes[..used], wide.planes[..used], "{n} reviews");
                 assert_eq!(a.next_u64(), b.next_u64(), "the same number of draws");
             }
+            // A limit of 255 is never reached here; one of 3 is, so the fallback ran.
+            assert_eq!(fell_back > 0, limit == 3, "{n} reviews, limit {limit}");
         }
     }
 
