@@ -446,8 +446,10 @@ fn checkpoints_are_throttled_and_the_newest_two_kept() {
 fn full_data_reaches_086_in_four_epochs_with_either_input() {
     let _serial = serial();
     let Some(path) = std::env::var_os("BURN_IMDB_DATA").filter(|p| !p.is_empty()) else {
-        eprintln!(
-            "SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data training test"
+        // Straight to stderr: the test harness captures `eprintln!` of a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED: set BURN_IMDB_DATA to the IMDB archive to run the full-data training test\n",
         );
         return;
     };

@@ -141,8 +141,10 @@ fn a_linked_review_is_rendered_with_its_verdict_and_tinted_words() {
                 "BURN_IMDB_REQUIRE_BROWSER=1 but no Chromium found (install Debian's `chromium`)"
             );
         }
-        println!(
-            "SKIPPED: no Chromium on PATH (chromium, chromium-browser, google-chrome); set BURN_IMDB_CHROMIUM or install Debian's `chromium`"
+        // Straight to stderr: the test harness captures `println!` of a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED: no Chromium on PATH (chromium, chromium-browser, google-chrome); set BURN_IMDB_CHROMIUM or install Debian's `chromium`\n",
         );
         return;
     };
